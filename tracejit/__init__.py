@@ -1,0 +1,16 @@
+"""tracejit: a tracing JIT for plain NumPy code.
+
+    import numpy as np, tracejit
+
+    @tracejit.jit
+    def f(x, w):
+        return np.tanh(x @ w).sum(axis=1)
+"""
+
+from tracejit import errors
+from tracejit.config import config
+from tracejit.jit import CacheInfo, Jitted, RecompilationWarning, jit
+
+__version__ = "0.1.0"
+
+__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "config", "errors", "jit"]

@@ -1,0 +1,17 @@
+"""Backends: each turns a graph into a callable. `compile_graph(graph, backend)` picks one."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tracejit.graph.ir import Graph
+
+BACKENDS = ("numpy",)
+
+
+def compile_graph(graph: Graph, backend: str) -> Callable[..., list[Any]]:
+    if backend in ("numpy", "auto"):
+        from tracejit.emit import numpy as numpy_backend
+
+        return numpy_backend.compile_graph(graph)
+    raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)} or 'auto'")

@@ -1,0 +1,65 @@
+"""Exceptions raised to users. Each subclasses the built-in a NumPy user would catch
+(TypeError, ValueError, IndexError) and its message names the user's file and line, the
+operation, the shapes and dtypes involved, and what to do instead."""
+
+from __future__ import annotations
+
+import linecache
+
+from tracejit.graph.ir import Source
+
+
+class TracejitError(Exception):
+    """Base of tracejit's user-facing errors."""
+
+    def __init__(self, operation: str, detail: str, fix: str = "",
+                 source: Source | None = None) -> None:
+        self.operation = operation
+        self.detail = detail
+        self.fix = fix
+        self.source = source
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = f"{self.source.filename}:{self.source.lineno} (in {self.source.function}): "
+            line = linecache.getline(self.source.filename, self.source.lineno).strip()
+            if line:
+                where = f"{where}\n    {line}\n  "
+        text = f"{where}{self.operation}: {self.detail}"
+        if self.fix:
+            text += f"\n  fix: {self.fix}"
+        return text
+
+
+class ConcretizationError(TracejitError, TypeError):
+    """A traced value was needed as a concrete Python value (bool(), float(), .item())."""
+
+
+class DataDependentShapeError(TracejitError, ValueError):
+    """The result's shape would depend on array values (np.nonzero, np.unique)."""
+
+
+class BooleanIndexError(DataDependentShapeError, IndexError):
+    """`x[mask]` with a traced mask: its shape depends on the mask's values."""
+
+
+class UnsupportedFunctionError(TracejitError, TypeError):
+    """A NumPy function or argument form tracejit cannot trace."""
+
+
+class UnsupportedArgumentError(TracejitError, TypeError):
+    """An argument of a type tracejit cannot trace (object arrays, strings, ...)."""
+
+
+class TraceShapeError(TracejitError, ValueError):
+    """Shapes that do not broadcast, a matmul core mismatch, a bad reshape, ..."""
+
+
+class TraceTypeError(TracejitError, TypeError):
+    """Dtypes with no NumPy loop, or an invalid cast."""
+
+
+class TraceIndexError(TracejitError, IndexError):
+    """An index out of bounds or of an invalid kind."""

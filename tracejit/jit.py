@@ -1,0 +1,301 @@
+"""`jit`: trace on first call per signature, cache, run the compiled graph.
+
+A call: canonicalize the arguments (signature order), flatten them, build the key
+(tree structure; shape, dtype, writeable flag and layout of each array; values of static
+leaves) → look it up → on a miss trace and compile → run → write back mutated arrays →
+rebuild the outputs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from tracejit import errors, tree
+from tracejit.config import config
+from tracejit.emit import compile_graph
+from tracejit.trace.context import Respecialize, current
+from tracejit.trace.driver import Static, Traced, trace
+from tracejit.trace.views import Step
+
+log = logging.getLogger("tracejit")
+
+
+@dataclass
+class CacheInfo:
+    hits: int = 0
+    misses: int = 0
+    traces: int = 0
+    size: int = 0
+
+
+@dataclass
+class Entry:
+    traced: Traced
+    run: Callable[..., list[Any]]
+    capture_keys: tuple = ()
+    trace_seconds: float = 0.0
+
+
+def layout(a: np.ndarray) -> str:
+    flags = a.flags
+    return "C" if flags.c_contiguous else "F" if flags.f_contiguous else "S"
+
+
+def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
+    kind = type(leaf)
+    if kind is np.ndarray:
+        return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
+    if kind is float or kind is complex:
+        return ("s", leaf) if index in static_floats else kind
+    if isinstance(leaf, np.generic):
+        return (leaf.dtype,)
+    if isinstance(leaf, Static):
+        return ("s", type(leaf.value), leaf.value)
+    if isinstance(leaf, np.ndarray):  # subclasses
+        return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
+    return ("s", kind, leaf)
+
+
+class Jitted:
+    """A jitted function. Call it like the original; see `jit` for the options."""
+
+    def __init__(self, fn: Callable, backend: str | None = None,
+                 static_argnums: tuple[int, ...] = (), static_argnames: tuple[str, ...] = ()):
+        self.fn = fn
+        self.backend = backend or config.backend
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
+        self.names = [p.name for p in params]
+        self.simple = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                          for p in params)
+        self.static = {self.names[i] for i in static_argnums} | set(static_argnames)
+        unknown = self.static - set(self.names)
+        if unknown:
+            raise ValueError(f"jit({fn.__name__}): static_argnames {sorted(unknown)} are not "
+                             f"parameters of {fn.__name__}{self.signature}")
+        self.static_positions = frozenset(self.names.index(n) for n in self.static)
+        self._cache: dict[Any, Entry] = {}
+        self._static_floats: frozenset[int] = frozenset()
+        self._static_seen: dict[int, set] = {}
+        self._warned: set[int] = set()
+        self.info = CacheInfo()
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<tracejit.jit {getattr(self.fn, '__qualname__', self.fn)}>"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self, obj)
+
+    # --- calling --------------------------------------------------------------------
+
+    def canonical(self, args: tuple, kwargs: dict) -> tuple:
+        """Parameter values in signature order, static ones wrapped in `Static`."""
+        if self.simple and not kwargs and len(args) == len(self.names):
+            values = args
+        else:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{self.fn.__name__}(): {exc}") from None
+            bound.apply_defaults()
+            values = tuple(bound.arguments[n] for n in self.names)
+        if self.static_positions:
+            values = tuple(Static(v) if i in self.static_positions else v
+                           for i, v in enumerate(values))
+        return values
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current() is not None:
+            return self.inline(args, kwargs)
+        values = self.canonical(args, kwargs)
+        leaves, treedef = tree.flatten(values)
+        key = (treedef, tuple(leaf_key(x, self._static_floats, i)
+                              for i, x in enumerate(leaves)))
+        entry = self._cache.get(key)
+        if entry is None or not self.captures_match(entry):
+            entry = self.compile(key, treedef, leaves)
+        else:
+            self.info.hits += 1
+        return self.execute(entry, leaves)
+
+    def inline(self, args: tuple, kwargs: dict) -> Any:
+        """Called while tracing another function: trace straight through."""
+        from tracejit.trace.capture import shadow_function
+
+        return shadow_function(current(), self.fn)(*args, **kwargs)
+
+    def captures_match(self, entry: Entry) -> bool:
+        if not entry.traced.captures:
+            return True
+        return capture_keys(entry.traced) == entry.capture_keys
+
+    def execute(self, entry: Entry, leaves: list[Any]) -> Any:
+        traced = entry.traced
+        captured = [ext.accessor() for ext in traced.captures]
+        inputs = [input_value(leaves[i]) for i in traced.arg_leaves] + captured
+        results = entry.run(*inputs)
+        for (kind, where), pos in traced.writebacks:
+            target = leaves[where] if kind == "arg" else captured[where]
+            np.copyto(target, results[pos], casting="unsafe")
+        outs = [output_value(spec, results, leaves, captured) for spec in traced.out_specs]
+        return tree.unflatten(traced.out_tree, outs)
+
+    # --- compiling ------------------------------------------------------------------
+
+    def compile(self, key: Any, treedef: Any, leaves: list[Any]) -> Entry:
+        self.info.misses += 1
+        self.note_static_values(leaves)
+        start = time.perf_counter()
+        while True:
+            try:
+                self.info.traces += 1
+                traced = trace(self.fn, treedef, self.with_static_floats(leaves), self.call)
+                break
+            except Respecialize as exc:
+                self._static_floats |= exc.leaves
+                log.info("%s: Python float argument(s) %s used as concrete values; retracing "
+                         "with them static", self.fn.__name__, sorted(exc.leaves))
+                key = (treedef, tuple(leaf_key(x, self._static_floats, i)
+                                      for i, x in enumerate(leaves)))
+        run = compile_graph(traced.graph, self.backend)
+        entry = Entry(traced, run, capture_keys(traced), time.perf_counter() - start)
+        self._cache[key] = entry
+        self.info.size = len(self._cache)
+        log.debug("traced %s: %d equations in %.1f ms", self.fn.__name__,
+                  len(traced.graph.eqns), entry.trace_seconds * 1e3)
+        return entry
+
+    def with_static_floats(self, leaves: list[Any]) -> list[Any]:
+        if not self._static_floats:
+            return leaves
+        return [Static(x) if i in self._static_floats and isinstance(x, (float, complex))
+                else x for i, x in enumerate(leaves)]
+
+    def call(self, fn: Callable, values: tuple) -> Any:
+        if self.simple:
+            return fn(*values)
+        bound = inspect.BoundArguments(self.signature, dict(zip(self.names, values)))
+        return fn(*bound.args, **bound.kwargs)
+
+    def note_static_values(self, leaves: list[Any]) -> None:
+        """Warn once when a static leaf has taken too many distinct values."""
+        for i, leaf in enumerate(leaves):
+            static = isinstance(leaf, (Static, int, bool)) or i in self._static_floats
+            if not static or isinstance(leaf, np.generic):
+                continue
+            value = leaf.value if isinstance(leaf, Static) else leaf
+            seen = self._static_seen.setdefault(i, set())
+            try:
+                seen.add(value)
+            except TypeError:
+                continue
+            if len(seen) > config.max_static_values and i not in self._warned:
+                self._warned.add(i)
+                warnings.warn(
+                    f"tracejit: {self.fn.__name__} has been retraced for "
+                    f"{len(seen)} distinct values of static argument leaf {i} "
+                    f"(now {value!r}); Python ints, bools and static arguments are compiled "
+                    "in as constants. If it changes often, pass it as an array "
+                    "(np.asarray(n)) so it is traced, or as a float.",
+                    RecompilationWarning, stacklevel=4)
+
+    # --- introspection --------------------------------------------------------------
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses, traces and entries of this function's trace cache."""
+        return CacheInfo(self.info.hits, self.info.misses, self.info.traces, len(self._cache))
+
+    def cache_clear(self) -> None:
+        self._cache.clear()
+        self.info = CacheInfo()
+
+    def graph(self, *args: Any, **kwargs: Any):
+        """The traced graph for these arguments."""
+        values = self.canonical(args, kwargs)
+        leaves, treedef = tree.flatten(values)
+        return trace(self.fn, treedef, self.with_static_floats(leaves), self.call).graph
+
+
+class RecompilationWarning(UserWarning):
+    """A jitted function keeps being retraced for new static argument values."""
+
+
+def capture_keys(traced: Traced) -> tuple:
+    keys = []
+    for ext in traced.captures:
+        value = ext.accessor()
+        if not isinstance(value, np.ndarray):
+            return (None,)
+        keys.append((value.shape, value.dtype, value.flags.writeable))
+    return tuple(keys)
+
+
+def input_value(leaf: Any) -> Any:
+    kind = type(leaf)
+    if kind is float:
+        return np.float64(leaf)
+    if kind is complex:
+        return np.complex128(leaf)
+    return leaf
+
+
+def output_value(spec: tuple, results: list[Any], leaves: list[Any], captured: list[Any]):
+    tag = spec[0]
+    if tag == "static":
+        return spec[1]
+    if tag == "view":
+        (kind, where), steps = spec[1], spec[2]
+        value = leaves[where] if kind == "arg" else captured[where]
+        for step in steps:
+            value = Step.apply_numpy(step, value)
+        return value
+    _, pos, kind, copy = spec
+    value = results[pos]
+    if kind == "python":
+        return value.item()
+    if kind == "scalar":
+        return np.asarray(value)[()]
+    if copy or not isinstance(value, np.ndarray) or value.base is not None \
+            or not value.flags.writeable:
+        return np.array(value, copy=True)
+    return value
+
+
+def jit(fn: Callable | None = None, *, backend: str | None = None,
+        static_argnums: int | tuple[int, ...] = (),
+        static_argnames: str | tuple[str, ...] = ()) -> Any:
+    """Compile a NumPy function by tracing it.
+
+    >>> @jit
+    ... def f(x, y):
+    ...     return np.sin(x) * y + 1
+    >>> f(np.ones(3), 2.0)          # traced on the first call for this shape and dtype
+    array([2.68294197, 2.68294197, 2.68294197])
+
+    Python ints and bools are static (part of the cache key); floats and arrays are
+    traced. `static_argnums`/`static_argnames` make any hashable argument static.
+    `backend` is "auto" (the default), or "numpy" for the reference interpreter.
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if isinstance(static_argnames, str):
+        static_argnames = (static_argnames,)
+
+    def wrap(f: Callable) -> Jitted:
+        if isinstance(f, Jitted):
+            f = f.fn
+        return Jitted(f, backend, tuple(static_argnums), tuple(static_argnames))
+
+    return wrap if fn is None else wrap(fn)
+
+
+__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "errors", "jit"]

@@ -1,0 +1,143 @@
+"""Trace a Python function on abstract arguments into a `Graph` plus the calling
+convention: which argument leaves feed which inputs, which captures are read, how the
+outputs are rebuilt, and which external buffers are written back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from tracejit import tree
+from tracejit.graph.ir import Graph, Var
+from tracejit.rewrite import eliminate_dead_code
+from tracejit.trace import api, views
+from tracejit.trace.capture import capture, shadow_function
+from tracejit.trace.context import Buffer, External, TraceContext, tracing
+from tracejit.trace.tracer import PY_SCALARS, Tracer, check_array_dtype
+
+api.load()
+
+
+class Static:
+    """A leaf passed to the function as itself (part of the cache key)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass
+class Traced:
+    graph: Graph
+    arg_leaves: list[int]  # graph input i (for i < len) is argument leaf arg_leaves[i]
+    captures: list[External]  # the remaining graph inputs, in order
+    out_tree: Any
+    out_specs: list[tuple]  # per output leaf: ("var", pos, kind, copy) | ("view", ...) | ...
+    writebacks: list[tuple[tuple, int]]  # (("arg", leaf) | ("capture", k), output position)
+
+
+def arg_tracer(ctx: TraceContext, leaf: Any, index: int, buffers: dict[int, Buffer]) -> Any:
+    if isinstance(leaf, Static):
+        return leaf.value
+    if isinstance(leaf, np.ndarray):
+        if id(leaf) in buffers:  # the same array passed twice: one buffer, as in NumPy
+            buf = buffers[id(leaf)]
+            return Tracer(ctx, buf, kind="array")
+        check_array_dtype(leaf)
+        var = ctx.add_input(Var(leaf.shape, leaf.dtype))
+        buf = Buffer(var, writeable=leaf.flags.writeable, external=len(ctx.externals),
+                     strides=views.layout_of(leaf))
+        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        buffers[id(leaf)] = buf
+        t = Tracer(ctx, buf, kind="array")
+        ctx.captured[id(leaf)] = t  # a global naming the same array shares its buffer
+        return t
+    if isinstance(leaf, np.generic):
+        check_array_dtype(np.asarray(leaf))
+        var = ctx.add_input(Var((), leaf.dtype))
+        buf = Buffer(var, writeable=False, external=len(ctx.externals), strides=())
+        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        return Tracer(ctx, buf, kind="scalar")
+    if isinstance(leaf, (float, complex)):
+        var = ctx.add_input(Var((), np.dtype(type(leaf))))
+        buf = Buffer(var, writeable=False, external=len(ctx.externals), strides=())
+        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        ctx.scalar_leaves[var] = index
+        return Tracer(ctx, buf, kind="python", weak=True)
+    return leaf
+
+
+def trace(fn: Callable, treedef: Any, leaves: list[Any], call: Callable) -> Traced:
+    """Run `fn` on tracers for `leaves`; `call(fn, args_tree)` invokes it."""
+    ctx = TraceContext(name=getattr(fn, "__name__", "f"))
+    with tracing(ctx):
+        buffers: dict[int, Buffer] = {}
+        tracers = [arg_tracer(ctx, leaf, i, buffers) for i, leaf in enumerate(leaves)]
+        shadow = shadow_function(ctx, fn) if hasattr(fn, "__code__") else fn
+        result = call(shadow, tree.unflatten(treedef, tracers))
+        out_leaves, out_tree = tree.flatten(result)
+        specs, out_vars = output_specs(ctx, out_leaves)
+    writebacks = []
+    for ext in ctx.externals:
+        if ext.buffer.var is not ext.buffer.initial:
+            where = ("arg", ext.leaf) if ext.kind == "arg" else ("capture", ext.var)
+            writebacks.append((where, len(out_vars)))
+            out_vars.append(ext.buffer.var)
+    graph = eliminate_dead_code(ctx.graph(out_vars))
+    return finish(ctx, graph, out_tree, specs, writebacks)
+
+
+def finish(ctx: TraceContext, graph: Graph, out_tree: Any, specs: list[tuple],
+           writebacks: list) -> Traced:
+    """Drop captures nothing reads or writes; number the remaining ones."""
+    used = {v for e in graph.eqns for v in e.inputs} | set(graph.outputs)
+    written = {w[0][1] for w in writebacks if w[0][0] == "capture"}
+    viewed = {s[1][1] for s in specs if s[0] == "view" and s[1][0] == "capture"}
+    captures = [e for e in ctx.externals if e.kind == "capture"
+                and (e.var in used or e.var in written or e.var in viewed)]
+    position = {e.var: k for k, e in enumerate(captures)}
+    args = [e for e in ctx.externals if e.kind == "arg"]
+    inputs = tuple(e.var for e in args) + tuple(e.var for e in captures)
+    graph = Graph(inputs, graph.eqns, graph.outputs, graph.name)
+
+    def renumber(where: tuple) -> tuple:
+        return ("capture", position[where[1]]) if where[0] == "capture" else where
+
+    specs = [(s[0], renumber(s[1])) + s[2:] if s[0] == "view" else s for s in specs]
+    writebacks = [(renumber(w), pos) for w, pos in writebacks]
+    return Traced(graph, [e.leaf for e in args], captures, out_tree, specs, writebacks)
+
+
+def output_specs(ctx: TraceContext, out_leaves: list[Any]) -> tuple[list[tuple], list[Var]]:
+    specs: list[tuple] = []
+    out_vars: list[Var] = []
+    owner: dict[Var, Buffer] = {}
+    inputs = set(ctx.inputs)
+    for leaf in out_leaves:
+        if isinstance(leaf, np.ndarray) and id(leaf) in ctx.captured:
+            leaf = ctx.captured[id(leaf)]
+        if not isinstance(leaf, Tracer):
+            specs.append(("static", leaf))
+            continue
+        buf = leaf._buf
+        if buf.external is not None:
+            ext = ctx.externals[buf.external]
+            where = ("arg", ext.leaf) if ext.kind == "arg" else ("capture", ext.var)
+            specs.append(("view", where, leaf._steps, leaf.kind))
+            continue
+        var = leaf.sym
+        copy = var in inputs or (var in owner and owner[var] is not buf)
+        owner.setdefault(var, buf)
+        specs.append(("var", len(out_vars), leaf.kind, copy))
+        out_vars.append(var)
+    return specs, out_vars
+
+
+def is_traced_scalar(x: Any) -> bool:
+    return isinstance(x, (float, complex)) and not isinstance(x, bool)
+
+
+__all__ = ["PY_SCALARS", "Static", "Traced", "capture", "is_traced_scalar", "trace"]
