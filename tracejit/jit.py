@@ -158,7 +158,8 @@ class Jitted:
         while True:
             try:
                 self.info.traces += 1
-                traced = trace(self.fn, treedef, self.with_static_floats(leaves), self.call)
+                traced = trace(self.fn, treedef, self.with_static_floats(leaves), self.call,
+                               self.names)
                 break
             except Respecialize as exc:
                 self._static_floats |= exc.leaves
@@ -222,7 +223,8 @@ class Jitted:
         """The traced graph for these arguments."""
         values = self.canonical(args, kwargs)
         leaves, treedef = tree.flatten(values)
-        return trace(self.fn, treedef, self.with_static_floats(leaves), self.call).graph
+        return trace(self.fn, treedef, self.with_static_floats(leaves), self.call,
+                               self.names).graph
 
 
 class RecompilationWarning(UserWarning):

@@ -44,3 +44,19 @@ def _unflatten(treedef: Any, it: Any) -> Any:
     if kind is tuple or kind is list:
         return kind(children)
     return kind(*children)
+
+
+def leaf_paths(treedef: Any, prefix: str = "") -> list[str]:
+    """A readable path per leaf: `[0]`, `['w']`, `[1][2]`, in flatten order."""
+    if treedef is LEAF:
+        return [prefix or "value"]
+    kind = treedef[0]
+    if kind is dict:
+        return [p for k, d in zip(treedef[1], treedef[2], strict=True)
+                for p in leaf_paths(d, f"{prefix}[{k!r}]")]
+    return [p for i, d in enumerate(treedef[1]) for p in leaf_paths(d, f"{prefix}[{i}]")]
+
+
+def argument_paths(treedef: Any, names: list[str]) -> list[str]:
+    """Leaf paths of a tuple of parameter values, rooted at the parameter names."""
+    return [p for name, d in zip(names, treedef[1], strict=True) for p in leaf_paths(d, name)]

@@ -115,25 +115,22 @@ def shadow_function(ctx: TraceContext, fn: types.FunctionType) -> types.Function
             "mutate the array in place (W[...] = new) or return the new value",
             None)
     g = dict(fn.__globals__)
-    shadow = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, None)
-    ctx.shadows[id(fn)] = shadow  # before recursing: recursive helpers
+    cells = tuple(types.CellType() for _ in fn.__closure__ or ())
+    shadow = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, cells or None)
+    ctx.shadows[id(fn)] = shadow  # before filling it in: helpers may be recursive
     source_globals = fn.__globals__
     for name in code_names(fn.__code__) & source_globals.keys():
         value = source_globals[name]
         g[name] = shadow_value(ctx, value, (lambda d, k: (lambda: d[k]))(source_globals, name),
                                f"global {name}")
-    if fn.__closure__:
-        cells = []
-        for var_name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell (a name assigned later)
-                cells.append(cell)
-                continue
-            cells.append(types.CellType(shadow_value(
-                ctx, value, (lambda c: (lambda: c.cell_contents))(cell), f"closure {var_name}")))
-        shadow = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, tuple(cells))
-        ctx.shadows[id(fn)] = shadow
+    for var_name, cell, new in zip(fn.__code__.co_freevars, fn.__closure__ or (), cells,
+                                   strict=True):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell (a name assigned later)
+            continue
+        new.cell_contents = shadow_value(ctx, value, (lambda c: (lambda: c.cell_contents))(cell),
+                                         f"closure {var_name}")
     shadow.__kwdefaults__ = fn.__kwdefaults__
     shadow.__dict__.update(fn.__dict__)
     shadow.__qualname__ = fn.__qualname__

@@ -43,7 +43,7 @@ class External:
     kind: str  # "arg" | "capture"
     leaf: int = -1  # argument leaf index (for kind "arg")
     accessor: Callable[[], Any] | None = None  # how to fetch a capture at call time
-    describe: str = ""
+    describe: str = ""  # "argument x" / "global W": for error messages
 
 
 class Respecialize(Exception):
@@ -66,6 +66,11 @@ class TraceContext:
     scalar_leaves: dict[Var, int] = field(default_factory=dict)
     shadows: dict[int, Any] = field(default_factory=dict)
     consts: dict[tuple, Var] = field(default_factory=dict)
+    arg_names: list[str] = field(default_factory=list)
+
+    def describe_inputs(self, inputs: set[Var]) -> str:
+        names = [f"{e.describe} ({e.var.aval})" for e in self.externals if e.var in inputs]
+        return ", ".join(names) or "its inputs"
 
     def record(self, op: str, inputs: list[Var], params: dict[str, Any]) -> list[Var]:
         """Append `op(*inputs, **params)`; infer its outputs; raise a user-facing error
@@ -114,10 +119,20 @@ def rule_error(op: str, inputs: list[Var], exc: Exception) -> errors.TracejitErr
     if isinstance(exc, IndexError):
         return errors.TraceIndexError(f"np.{op}", detail, source=source)
     if isinstance(exc, (ValueError, np.linalg.LinAlgError, ZeroDivisionError)):
-        fix = "check the shapes: NumPy raises the same error for these operands"
-        return errors.TraceShapeError(f"np.{op}", detail, fix, source=source)
+        return errors.TraceShapeError(f"np.{op}", detail, SHAPE_FIXES.get(
+            OPS[op].family, "check the operands' shapes (NumPy rejects them too)"),
+            source=source)
     return errors.TraceTypeError(f"np.{op}", detail, source=source)
 
+
+SHAPE_FIXES = {
+    "elementwise": "make the shapes broadcast: trailing axes must be equal or 1 (add an "
+                   "axis with x[:, None] or reshape one operand)",
+    "linalg": "the last axis of the left operand must match the second-to-last axis of the "
+              "right one (transpose with .T, or reshape)",
+    "shape": "the total size must stay the same (use -1 for one inferred axis)",
+    "reduction": "reduce over an axis the array has, or give it an initial value",
+}
 
 _STATE = threading.local()
 

@@ -50,7 +50,8 @@ def arg_tracer(ctx: TraceContext, leaf: Any, index: int, buffers: dict[int, Buff
         var = ctx.add_input(Var(leaf.shape, leaf.dtype))
         buf = Buffer(var, writeable=leaf.flags.writeable, external=len(ctx.externals),
                      strides=views.layout_of(leaf))
-        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        ctx.externals.append(External(var, buf, "arg", leaf=index,
+                                      describe=f"argument {ctx.arg_names[index]}"))
         buffers[id(leaf)] = buf
         t = Tracer(ctx, buf, kind="array")
         ctx.captured[id(leaf)] = t  # a global naming the same array shares its buffer
@@ -59,20 +60,25 @@ def arg_tracer(ctx: TraceContext, leaf: Any, index: int, buffers: dict[int, Buff
         check_array_dtype(np.asarray(leaf))
         var = ctx.add_input(Var((), leaf.dtype))
         buf = Buffer(var, writeable=False, external=len(ctx.externals), strides=())
-        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        ctx.externals.append(External(var, buf, "arg", leaf=index,
+                                      describe=f"argument {ctx.arg_names[index]}"))
         return Tracer(ctx, buf, kind="scalar")
     if isinstance(leaf, (float, complex)):
         var = ctx.add_input(Var((), np.dtype(type(leaf))))
         buf = Buffer(var, writeable=False, external=len(ctx.externals), strides=())
-        ctx.externals.append(External(var, buf, "arg", leaf=index))
+        ctx.externals.append(External(var, buf, "arg", leaf=index,
+                                      describe=f"argument {ctx.arg_names[index]}"))
         ctx.scalar_leaves[var] = index
         return Tracer(ctx, buf, kind="python", weak=True)
     return leaf
 
 
-def trace(fn: Callable, treedef: Any, leaves: list[Any], call: Callable) -> Traced:
-    """Run `fn` on tracers for `leaves`; `call(fn, args_tree)` invokes it."""
+def trace(fn: Callable, treedef: Any, leaves: list[Any], call: Callable,
+          names: list[str]) -> Traced:
+    """Run `fn` on tracers for `leaves` (the flattened parameter values, `names` the
+    parameter names); `call(fn, args_tree)` invokes it."""
     ctx = TraceContext(name=getattr(fn, "__name__", "f"))
+    ctx.arg_names = tree.argument_paths(treedef, names)
     with tracing(ctx):
         buffers: dict[int, Buffer] = {}
         tracers = [arg_tracer(ctx, leaf, i, buffers) for i, leaf in enumerate(leaves)]

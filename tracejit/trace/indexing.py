@@ -20,7 +20,8 @@ from tracejit.trace.tracer import Tracer, bind, fresh, lift
 from tracejit.trace.views import Step
 
 
-def index_error(detail: str, fix: str = "") -> errors.TraceIndexError:
+def index_error(detail: str, fix: str = "indices must lie within the axis (negative ones "
+                "count from the end), one per axis at most") -> errors.TraceIndexError:
     return errors.TraceIndexError("indexing", detail, fix, user_source())
 
 

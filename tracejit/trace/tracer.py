@@ -112,8 +112,8 @@ class Tracer:
         if all(leaf is not None for leaf in leaves):
             raise Respecialize(frozenset(leaves))
         raise errors.ConcretizationError(
-            what, f"the value of a traced array {self._dtype}{list(self._shape)} is not known "
-            "while tracing (it depends on the function's array arguments)",
+            what, f"the value of a traced {short(self)} is not known while tracing "
+            f"(it depends on {self._ctx.describe_inputs(deps)})",
             "use np.where(cond, a, b) instead of if/else on array values, or mark the "
             "argument static with jit(static_argnames=...)", user_source())
 
@@ -170,6 +170,12 @@ class Tracer:
         from tracejit.trace.indexing import setitem
 
         setitem(self, index, value)
+
+
+def short(t: Tracer) -> str:
+    from tracejit.graph.ir import type_str
+
+    return type_str(t.shape, t.dtype)
 
 
 def step_params(step: Step) -> dict[str, Any]:
