@@ -86,6 +86,7 @@ class Jitted:
         self._static_floats: frozenset[int] = frozenset()
         self._static_seen: dict[int, set] = {}
         self._warned: set[int] = set()
+        self._warned_overlap = False
         self.info = CacheInfo()
         functools.update_wrapper(self, fn)
 
@@ -125,6 +126,8 @@ class Jitted:
             entry = self.compile(key, treedef, leaves)
         else:
             self.info.hits += 1
+        if entry.traced.writebacks and self.overlapping(entry, leaves):
+            return self.fn(*args, **kwargs)
         return self.execute(entry, leaves)
 
     def inline(self, args: tuple, kwargs: dict) -> Any:
@@ -143,11 +146,39 @@ class Jitted:
         captured = [ext.accessor() for ext in traced.captures]
         inputs = [input_value(leaves[i]) for i in traced.arg_leaves] + captured
         results = entry.run(*inputs)
-        for (kind, where), pos in traced.writebacks:
-            target = leaves[where] if kind == "arg" else captured[where]
-            np.copyto(target, results[pos], casting="unsafe")
-        outs = [output_value(spec, results, leaves, captured) for spec in traced.out_specs]
+        # Outputs first: a returned copy of an argument's old value must not see the
+        # write-back. Views of arguments are rebuilt after it, as NumPy's would see it.
+        outs = [None if spec[0] == "view" else output_value(spec, results)
+                for spec in traced.out_specs]
+        if traced.writebacks:
+            news = [fresh_value(results[pos], inputs) for _, pos in traced.writebacks]
+            for ((kind, where), _), new in zip(traced.writebacks, news, strict=True):
+                target = leaves[where] if kind == "arg" else captured[where]
+                np.copyto(target, new, casting="unsafe")
+        for i, spec in enumerate(traced.out_specs):
+            if spec[0] == "view":
+                outs[i] = view_value(spec, leaves, captured)
         return tree.unflatten(traced.out_tree, outs)
+
+    def overlapping(self, entry: Entry, leaves: list[Any]) -> bool:
+        """Distinct argument or captured arrays sharing memory, in a function that
+        writes arrays: the trace treats them as independent, NumPy would not."""
+        traced = entry.traced
+        arrays = [leaves[i] for i in traced.arg_leaves if isinstance(leaves[i], np.ndarray)]
+        arrays += [ext.accessor() for ext in traced.captures]
+        for i, a in enumerate(arrays):
+            for b in arrays[i + 1:]:
+                if a is not b and shares_memory(a, b):
+                    if not self._warned_overlap:
+                        self._warned_overlap = True
+                        warnings.warn(
+                            f"tracejit: {self.fn.__name__} writes to arrays and was called "
+                            "with distinct arrays that overlap in memory; running it "
+                            "un-jitted so NumPy's aliasing holds. Pass non-overlapping "
+                            "arrays (or the same array object) to use the compiled version.",
+                            RuntimeWarning, stacklevel=3)
+                    return True
+        return False
 
     # --- compiling ------------------------------------------------------------------
 
@@ -250,16 +281,27 @@ def input_value(leaf: Any) -> Any:
     return leaf
 
 
-def output_value(spec: tuple, results: list[Any], leaves: list[Any], captured: list[Any]):
-    tag = spec[0]
-    if tag == "static":
+def shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except np.exceptions.TooHardError:
+        return True
+
+
+def fresh_value(value: Any, inputs: list[Any]) -> Any:
+    """`value` as an array owning its memory, unless it is safe to read after writes
+    into the input arrays (it is neither an input nor a view of anything)."""
+    if isinstance(value, np.ndarray) and (value.base is not None
+                                          or any(value is x for x in inputs)):
+        return value.copy()
+    return value
+
+
+def output_value(spec: tuple, results: list[Any]) -> Any:
+    if spec[0] == "static":
         return spec[1]
-    if tag == "view":
-        (kind, where), steps = spec[1], spec[2]
-        value = leaves[where] if kind == "arg" else captured[where]
-        for step in steps:
-            value = Step.apply_numpy(step, value)
-        return value
     _, pos, kind, copy = spec
     value = results[pos]
     if kind == "python":
@@ -269,6 +311,15 @@ def output_value(spec: tuple, results: list[Any], leaves: list[Any], captured: l
     if copy or not isinstance(value, np.ndarray) or value.base is not None \
             or not value.flags.writeable:
         return np.array(value, copy=True)
+    return value
+
+
+def view_value(spec: tuple, leaves: list[Any], captured: list[Any]) -> Any:
+    """A returned view of an argument or captured array: the same view of the real one."""
+    (kind, where), steps = spec[1], spec[2]
+    value = leaves[where] if kind == "arg" else captured[where]
+    for step in steps:
+        value = Step.apply_numpy(step, value)
     return value
 
 

@@ -67,10 +67,12 @@ def einsum_infer(*xs: Aval, subscripts: str) -> list[Aval]:
     sizes: dict[str, int] = {}
     for term, x in zip(terms, xs, strict=True):
         for c, d in zip(term, x.shape, strict=True):
-            if sizes.get(c, 1) != d and d != 1:
+            prev = sizes.get(c)
+            if prev is None or prev == 1:
+                sizes[c] = d
+            elif d not in (1, prev):
                 raise ValueError(f"einsum: operands could not be broadcast: size {d} and "
-                                 f"{sizes[c]} for subscript {c!r} in {subscripts!r}")
-            sizes[c] = max(sizes.get(c, 1), d)
+                                 f"{prev} for subscript {c!r} in {subscripts!r}")
     dtype = np.result_type(*(x.dtype for x in xs))
     return [Aval(tuple(sizes[c] for c in out), dtype)]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from tracejit import errors
 from tracejit.trace import views
-from tracejit.trace.mutation import assign, check_target, conform, write_var
+from tracejit.trace.mutation import assign, check_target, conform, lift_value, write_var
 from tracejit.trace.source import user_source
 from tracejit.trace.tracer import Tracer, bind, fresh, lift
 from tracejit.trace.views import Step
@@ -167,11 +167,18 @@ def expand_masks(items: list[tuple], t: Tracer, operation: str) -> list[tuple]:
     return out
 
 
+def full_integer_index(index: Any, ndim: int) -> bool:
+    """One integer per axis and nothing else (`x[()]` for 0-d): NumPy gives a scalar;
+    with an Ellipsis or None it gives a 0-d array."""
+    index = index if isinstance(index, tuple) else (index,)
+    return len(index) == ndim and all(isinstance(i, (int, np.integer)) for i in index)
+
+
 def getitem(t: Tracer, index: Any) -> Tracer:
     items = expand_masks(parse(t, index), t, "x[mask]")
     if not any(item[0] == "a" for item in items):
         view = basic_view(t, items)
-        if all(item[0] == "i" for item in items) and items:
+        if all(item[0] == "i" for item in items) and full_integer_index(index, t.ndim):
             return fresh(t._ctx, view.sym, "scalar")  # NumPy returns a scalar copy
         return view
     spec, arrays = gather_spec(t, items)
@@ -183,9 +190,11 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
     check_target(t, "x[...] = value")
     items = parse(t, index)
     masks = [item for item in items if item[0] == "mask"]
-    if masks and len(items) == 1:
+    if masks and items[0][0] == "mask" and all(  # x[mask] or x[mask, :, ...]
+            item == ("s", 0, t.shape[masks[0][1].ndim + k], 1)
+            for k, item in enumerate(items[1:])):
         mask = masks[0][1]
-        value_t = lift(value)
+        value_t = lift_value(value, t.dtype)
         if value_t.ndim == 0:
             return assign_where(t, mask, value_t)
     items = expand_masks(items, t, "x[mask] = value with an array value")
@@ -193,7 +202,8 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
         return assign(basic_view(t, items), value, "x[...] = value")
     spec, arrays = gather_spec(t, items)
     (region,) = t._ctx.record("gather", [t.sym] + [a.sym for a in arrays], {"spec": spec})
-    update = conform(lift(value), region.shape, t.dtype, "x[index_array] = value")
+    update = conform(lift_value(value, t.dtype), region.shape, t.dtype,
+                     "x[index_array] = value")
     (new,) = t._ctx.record("scatter", [t.sym, update.sym] + [a.sym for a in arrays],
                            {"spec": spec})
     write_var(view_of_base(t) if not t._steps else t, new)

@@ -13,7 +13,7 @@ from tracejit import errors
 from tracejit.graph.ir import Var
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import Tracer, astype, bind, lift, step_params
+from tracejit.trace.tracer import PY_SCALARS, Tracer, astype, bind, lift, step_params
 from tracejit.trace.views import inverse_permutation
 
 
@@ -48,10 +48,18 @@ def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: s
     return value
 
 
+def lift_value(value: object, dtype: np.dtype) -> Tracer:
+    """The value of `x[...] = value`: Python scalars and lists convert to x's dtype as
+    NumPy's setitem does (OverflowError out of range, ValueError for NaN into ints)."""
+    if isinstance(value, PY_SCALARS + (list, tuple)):
+        return lift(value, dtype)
+    return lift(value)
+
+
 def assign(target: Tracer, value: object, operation: str = "assignment") -> None:
     """target[...] = value, through however many views target is of its buffer."""
     check_target(target, operation)
-    new = conform(lift(value), target.shape, target.dtype, operation).sym
+    new = conform(lift_value(value, target.dtype), target.shape, target.dtype, operation).sym
     write_var(target, new)
 
 
@@ -62,6 +70,7 @@ def write_var(target: Tracer, new: Var) -> None:
     for step in target._steps[:-1]:
         (nxt,) = ctx.record(step.op, [parents[-1]], step_params(step))
         parents.append(nxt)
+    parents = parents[:len(target._steps)]  # no steps: the new value is the buffer's
     for step, parent in zip(reversed(target._steps), reversed(parents), strict=True):
         if step.op == "slice":
             (new,) = ctx.record("set_slice", [parent, new], {"triples": step.params})
