@@ -162,3 +162,12 @@ def test_methods_and_decorator_forms():
     assert model.predict(np.ones(2)).tolist() == [3.0, 4.0]
     f = tracejit.jit(backend="numpy")(lambda x: x + 1)
     assert f(np.zeros(1)).tolist() == [1.0]
+
+
+def test_numpy_scalars_are_strong_python_scalars_weak():
+    def f(x):
+        return x * np.float64(2), x * 2.0, x + np.int64(1), x + 1
+
+    x = np.ones(3, np.float32)
+    for got, expected in zip(tracejit.jit(f)(x), f(x), strict=True):
+        assert got.dtype == expected.dtype

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import linecache
 
+import numpy as np
+
 from tracejit.graph.ir import Source
 
 
@@ -55,6 +57,10 @@ class UnsupportedArgumentError(TracejitError, TypeError):
 
 class TraceShapeError(TracejitError, ValueError):
     """Shapes that do not broadcast, a matmul core mismatch, a bad reshape, ..."""
+
+
+class TraceLinAlgError(TracejitError, np.linalg.LinAlgError):
+    """A linear-algebra operand NumPy rejects (not square, not a matrix, ...)."""
 
 
 class TraceTypeError(TracejitError, TypeError):

@@ -6,6 +6,8 @@ transposes); `np.linalg.norm` into reductions, with `svdvals` for the spectral n
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 
 from tracejit.graph.ir import Aval
@@ -41,7 +43,8 @@ def parse_einsum(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
         raise ValueError(f"einsum: {len(terms)} subscript terms for {len(ndims)} operands")
     n_ell = max([nd - len(t.replace("...", "")) for t, nd in zip(terms, ndims) if "..." in t],
                 default=0)
-    ell = "".join(chr(ord("Z") - i) for i in range(n_ell))[::-1]
+    unused = [c for c in string.ascii_letters if c not in subscripts]
+    ell = "".join(unused[:n_ell])
     expanded = []
     for term, nd in zip(terms, ndims, strict=True):
         if "..." in term:

@@ -118,7 +118,10 @@ def rule_error(op: str, inputs: list[Var], exc: Exception) -> errors.TracejitErr
     source = user_source()
     if isinstance(exc, IndexError):
         return errors.TraceIndexError(f"np.{op}", detail, source=source)
-    if isinstance(exc, (ValueError, np.linalg.LinAlgError, ZeroDivisionError)):
+    if isinstance(exc, np.linalg.LinAlgError):
+        return errors.TraceLinAlgError(f"np.linalg.{op}", detail, "pass square matrices in "
+                                       "the last two axes", source=source)
+    if isinstance(exc, (ValueError, ZeroDivisionError)):
         return errors.TraceShapeError(f"np.{op}", detail, SHAPE_FIXES.get(
             OPS[op].family, "check the operands' shapes (NumPy rejects them too)"),
             source=source)

@@ -13,7 +13,7 @@ from tracejit import errors
 from tracejit.graph.ir import Var
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import PY_SCALARS, Tracer, astype, bind, lift, step_params
+from tracejit.trace.tracer import Tracer, astype, bind, is_py_scalar, lift, step_params
 from tracejit.trace.views import inverse_permutation
 
 
@@ -51,7 +51,7 @@ def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: s
 def lift_value(value: object, dtype: np.dtype) -> Tracer:
     """The value of `x[...] = value`: Python scalars and lists convert to x's dtype as
     NumPy's setitem does (OverflowError out of range, ValueError for NaN into ints)."""
-    if isinstance(value, PY_SCALARS + (list, tuple)):
+    if is_py_scalar(value) or isinstance(value, (list, tuple)):
         return lift(value, dtype)
     return lift(value)
 

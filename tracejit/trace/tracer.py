@@ -27,6 +27,11 @@ from tracejit.trace.views import Step
 PY_SCALARS = (bool, int, float, complex)
 
 
+def is_py_scalar(x: Any) -> bool:
+    """A Python number (weak under NEP 50); np.float64 subclasses float but is strong."""
+    return isinstance(x, PY_SCALARS) and not isinstance(x, np.generic)
+
+
 class Tracer:
     __slots__ = ("_ctx", "_buf", "_steps", "_strides", "_shape", "_dtype", "_seen", "_val",
                  "kind", "weak")
@@ -251,7 +256,7 @@ def lift(x: Any, dtype: Any = None) -> Tracer:
     if isinstance(x, np.ndarray):
         check_array_dtype(x)
         return capture_array(x)
-    if isinstance(x, PY_SCALARS):
+    if is_py_scalar(x):
         if dtype is None:
             t = constant(x, kind="python")
             t.weak = not isinstance(x, bool)

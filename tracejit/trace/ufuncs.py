@@ -17,8 +17,8 @@ from tracejit.graph.elementwise import UFUNC_ROWS, resolve_loop
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.mutation import check_target, write_var
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import (PY_SCALARS, Tracer, astype, bind, fresh, get_ctx, lift,
-                                   weak_type)
+from tracejit.trace.tracer import (PY_SCALARS, Tracer, astype, bind, fresh, get_ctx,
+                                   is_py_scalar, lift, weak_type)
 
 COMPARISONS = {np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal}
 
@@ -28,7 +28,7 @@ def operand_type(x: Any) -> Any:
         return weak_type(x)
     if isinstance(x, bool):
         return np.dtype(bool)
-    if isinstance(x, PY_SCALARS):
+    if is_py_scalar(x):
         return type(x)
     if isinstance(x, (np.ndarray, np.generic)):
         return x.dtype
@@ -36,16 +36,16 @@ def operand_type(x: Any) -> Any:
 
 
 def is_weak(x: Any) -> bool:
-    return (isinstance(x, PY_SCALARS) and not isinstance(x, bool)) or \
+    return (is_py_scalar(x) and not isinstance(x, bool)) or \
         (isinstance(x, Tracer) and x.weak)
 
 
 def is_python(x: Any) -> bool:
-    return isinstance(x, PY_SCALARS) or (isinstance(x, Tracer) and x.kind == "python")
+    return is_py_scalar(x) or (isinstance(x, Tracer) and x.kind == "python")
 
 
 def as_operand(x: Any, dtype: np.dtype) -> Tracer:
-    if isinstance(x, PY_SCALARS):
+    if is_py_scalar(x):
         return lift(x, dtype)
     return astype(lift(x), dtype, kind="array")
 

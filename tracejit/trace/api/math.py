@@ -11,7 +11,7 @@ from tracejit import errors
 from tracejit.trace.api import implements, unsupported
 from tracejit.trace.mutation import assign, check_target
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import PY_SCALARS, Tracer, astype, bind, lift, weak_type
+from tracejit.trace.tracer import Tracer, astype, bind, is_py_scalar, lift, weak_type
 from tracejit.trace.ufuncs import apply_ufunc
 
 
@@ -22,7 +22,7 @@ def promote(*operands: Any) -> np.dtype:
         if isinstance(o, Tracer):
             wt = weak_type(o)
             types.append({float: 0.0, complex: 0j, int: 0}.get(wt, wt))
-        elif isinstance(o, PY_SCALARS):
+        elif is_py_scalar(o):
             types.append(o)
         else:
             types.append(lift(o).dtype)
@@ -30,7 +30,7 @@ def promote(*operands: Any) -> np.dtype:
 
 
 def operand(x: Any, dtype: np.dtype) -> Tracer:
-    if isinstance(x, PY_SCALARS):
+    if is_py_scalar(x):
         return lift(x, dtype)
     return astype(lift(x), dtype, kind="array")
 
