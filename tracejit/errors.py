@@ -69,3 +69,7 @@ class TraceTypeError(TracejitError, TypeError):
 
 class TraceIndexError(TracejitError, IndexError):
     """An index out of bounds or of an invalid kind."""
+
+
+class TraceAxisError(TraceShapeError, IndexError):
+    """An axis out of range: like NumPy's AxisError, both a ValueError and an IndexError."""

@@ -148,7 +148,8 @@ class Jitted:
         results = entry.run(*inputs)
         # Outputs first: a returned copy of an argument's old value must not see the
         # write-back. Views of arguments are rebuilt after it, as NumPy's would see it.
-        outs = [None if spec[0] == "view" else output_value(spec, results)
+        realized: dict[int, Any] = {}
+        outs = [None if spec[0] == "view" else output_value(spec, results, realized)
                 for spec in traced.out_specs]
         if traced.writebacks:
             news = [fresh_value(results[pos], inputs) for _, pos in traced.writebacks]
@@ -299,18 +300,34 @@ def fresh_value(value: Any, inputs: list[Any]) -> Any:
     return value
 
 
-def output_value(spec: tuple, results: list[Any]) -> Any:
-    if spec[0] == "static":
+def output_value(spec: tuple, results: list[Any], realized: dict[int, Any]) -> Any:
+    """An output leaf from the graph's results. Arrays are realized once per buffer
+    (`realized`), so returning `y, y[1:]` gives a view of the returned `y`, as NumPy."""
+    tag = spec[0]
+    if tag == "static":
         return spec[1]
+    if tag == "subview":
+        _, pos, steps, _, copy = spec
+        value = realize(pos, results, realized, copy)
+        for step in steps:
+            value = Step.apply_numpy(step, value)
+        return value
     _, pos, kind, copy = spec
-    value = results[pos]
     if kind == "python":
-        return value.item()
+        return results[pos].item()
     if kind == "scalar":
-        return np.asarray(value)[()]
-    if copy or not isinstance(value, np.ndarray) or value.base is not None \
-            or not value.flags.writeable:
-        return np.array(value, copy=True)
+        return np.asarray(results[pos])[()]
+    return realize(pos, results, realized, copy)
+
+
+def realize(pos: int, results: list[Any], realized: dict[int, Any], copy: bool) -> Any:
+    value = realized.get(pos)
+    if value is None:
+        value = results[pos]
+        if copy or not isinstance(value, np.ndarray) or value.base is not None \
+                or not value.flags.writeable:
+            value = np.array(value, copy=True)
+        realized[pos] = value
     return value
 
 

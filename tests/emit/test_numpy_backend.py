@@ -14,9 +14,11 @@ def test_backend_names():
         tracejit.jit(lambda x: x, backend="fortran")(np.ones(2))
 
 
-def test_compiled_graph_returns_list_and_hides_fp_warnings():
+def test_compiled_graph_returns_list_and_keeps_numpy_fp_semantics():
     graph = tracejit.jit(lambda x: 1.0 / x).graph(np.zeros(2))
     run = compile_graph(graph, "numpy")
-    with np.errstate(all="raise"):
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
         (out,) = run(np.zeros(2))
     assert np.isinf(out).all()
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        run(np.zeros(2))

@@ -29,6 +29,10 @@ def ufunc_infer(ufunc: np.ufunc) -> Callable[..., list[Aval]]:
 def resolve_loop(ufunc: np.ufunc, operands: tuple) -> tuple[np.dtype, ...]:
     """NumPy's loop for these operand types (dtypes, or `int`/`float`/`complex` for weak
     Python scalars), as (inputs..., outputs...). Raises TypeError when there is none."""
+    if operands and all(isinstance(o, type) for o in operands):
+        # only Python scalars: NumPy converts them to default dtypes first (np.equal(2, 2)
+        # is an int64 comparison; resolve_dtypes would pick the object loop)
+        operands = tuple(np.dtype(o) for o in operands)
     try:
         return ufunc.resolve_dtypes(tuple(operands) + (None,) * ufunc.nout)
     except (TypeError, np.exceptions.DTypePromotionError) as exc:
@@ -83,6 +87,26 @@ angle = function_row("angle", np.angle, deg="static")
 round_ = function_row("round", np.round, decimals="static")
 where = function_row("where", np.where, nin=3)
 clip = function_row("clip", np.clip, nin=3)
+
+
+def complex_impl(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    """re + 1j*im without arithmetic, so inf and nan parts stay as they are."""
+    out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)),
+                   np.result_type(re, im, np.complex64))
+    out.real = re
+    out.imag = im
+    return out
+
+
+def complex_infer(re: Aval, im: Aval) -> list[Aval]:
+    if re.dtype.kind not in "biuf" or im.dtype.kind not in "biuf":
+        raise TypeError(f"complex(re, im) takes real parts, got {re.dtype} and {im.dtype}")
+    dtype = np.result_type(re.dtype, im.dtype, np.complex64)
+    return [Aval(broadcast_shapes(re.shape, im.shape), dtype)]
+
+
+complex_ = register(Op("complex", complex_impl, complex_infer, "elementwise",
+                      doc="builds a complex array from its parts (writes through .real/.imag)"))
 
 
 def astype_impl(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:

@@ -21,7 +21,10 @@ Triple = tuple[int, int, int]
 
 def as_slice(start: int, stop: int, step: int) -> slice:
     # slice.indices gives stop=-1 for a reversed slice that runs through index 0; as a
-    # Python slice that -1 would mean "the last element", so spell it None.
+    # Python slice that -1 would mean "the last element", so spell it None. An empty
+    # reversed slice can also have start=-1 (x[-2::-1] of length 1): spell it 0:0.
+    if not len(range(start, stop, step)):
+        return slice(0, 0, 1)
     return slice(start, None if stop < 0 else stop, step)
 
 

@@ -116,6 +116,8 @@ def rule_error(op: str, inputs: list[Var], exc: Exception) -> errors.TracejitErr
     operands = ", ".join(str(v.aval) for v in inputs) or "no array operands"
     detail = f"{exc} (operands: {operands})"
     source = user_source()
+    if isinstance(exc, np.exceptions.AxisError):  # both a ValueError and an IndexError
+        return errors.TraceAxisError(f"np.{op}", detail, source=source)
     if isinstance(exc, IndexError):
         return errors.TraceIndexError(f"np.{op}", detail, source=source)
     if isinstance(exc, np.linalg.LinAlgError):

@@ -118,10 +118,25 @@ def finish(ctx: TraceContext, graph: Graph, out_tree: Any, specs: list[tuple],
 
 
 def output_specs(ctx: TraceContext, out_leaves: list[Any]) -> tuple[list[tuple], list[Var]]:
+    """Per output leaf: ("static", value); ("view", external, steps, kind) for a view of
+    an argument or capture; ("var", pos, kind, copy) for a computed value; ("subview",
+    pos, steps, kind) for a view of a computed value, so outputs alias as NumPy's do."""
     specs: list[tuple] = []
     out_vars: list[Var] = []
+    position: dict[int, int] = {}  # id(buffer) -> output position of its value
     owner: dict[Var, Buffer] = {}
     inputs = set(ctx.inputs)
+
+    def output_of(buf: Buffer) -> tuple[int, bool]:
+        if id(buf) in position:
+            return position[id(buf)], False
+        var = buf.var
+        copy = var in inputs or (var in owner and owner[var] is not buf)
+        owner.setdefault(var, buf)
+        position[id(buf)] = len(out_vars)
+        out_vars.append(var)
+        return position[id(buf)], copy
+
     for leaf in out_leaves:
         if isinstance(leaf, np.ndarray) and id(leaf) in ctx.captured:
             leaf = ctx.captured[id(leaf)]
@@ -133,12 +148,12 @@ def output_specs(ctx: TraceContext, out_leaves: list[Any]) -> tuple[list[tuple],
             ext = ctx.externals[buf.external]
             where = ("arg", ext.leaf) if ext.kind == "arg" else ("capture", ext.var)
             specs.append(("view", where, leaf._steps, leaf.kind))
-            continue
-        var = leaf.sym
-        copy = var in inputs or (var in owner and owner[var] is not buf)
-        owner.setdefault(var, buf)
-        specs.append(("var", len(out_vars), leaf.kind, copy))
-        out_vars.append(var)
+        elif leaf._steps:
+            pos, copy = output_of(buf)
+            specs.append(("subview", pos, leaf._steps, leaf.kind, copy))
+        else:
+            pos, copy = output_of(buf)
+            specs.append(("var", pos, leaf.kind, copy))
     return specs, out_vars
 
 

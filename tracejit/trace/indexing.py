@@ -16,7 +16,7 @@ from tracejit import errors
 from tracejit.trace import views
 from tracejit.trace.mutation import assign, check_target, conform, lift_value, write_var
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import Tracer, bind, fresh, lift
+from tracejit.trace.tracer import Tracer, bind, constant, evaluate_constant, fresh, lift
 from tracejit.trace.views import Step
 
 
@@ -37,12 +37,13 @@ def static_int(value: Any, what: str) -> int | None:
                           "slice bounds must be Python ints") from None
 
 
-def parse(t: Tracer, index: Any) -> list[tuple]:
+def parse(t: Tracer, index: Any, deferred: list | None = None) -> list[tuple]:
     """Items per index position: ("s", start, stop, step), ("i", k), ("n",), ("a", tracer),
     ("mask", tracer); Ellipsis expanded, missing trailing axes filled with full slices."""
     if not isinstance(index, tuple):
         index = (index,)
     raw: list[tuple] = []
+    known: dict[int, np.ndarray] = {}  # concrete index arrays, bounds-checked below
     for item in index:
         if item is None or item is Ellipsis or isinstance(item, slice):
             raw.append(("raw", item))
@@ -52,11 +53,16 @@ def parse(t: Tracer, index: Any) -> list[tuple]:
         elif isinstance(item, (int, np.integer)):
             raw.append(("i", int(item)))
         else:
-            arr = lift(np.asarray(item) if isinstance(item, list) else item)
+            if isinstance(item, list):  # an empty list indexes like an empty intp array
+                item = np.asarray(item) if item else np.zeros(0, np.intp)
+            # a concrete index array is index data: snapshot it (masks need its values)
+            arr = constant(item) if isinstance(item, np.ndarray) else lift(item)
             if arr.dtype == np.bool_:
                 raw.append(("mask", arr))
             elif arr.dtype.kind in "iu":
                 raw.append(("a", arr))
+                if isinstance(item, np.ndarray):
+                    known[id(arr)] = item
             else:
                 raise index_error(
                     f"arrays used as indices must be of integer (or boolean) type, got "
@@ -95,9 +101,29 @@ def parse(t: Tracer, index: Any) -> list[tuple]:
             items.append(("i", item % size))
             axis += 1
         else:
+            if kind == "a":  # bounds: now, or (setitem) after the value's shape check
+                check = (item, known.get(id(item)), t.shape[axis], axis)
+                if deferred is None:
+                    check_constant_index(*check)
+                else:
+                    deferred.append(check)
             items.append((kind, item))
             axis += item.ndim if kind == "mask" else 1
     return items
+
+
+def check_constant_index(index: Tracer, values: np.ndarray | None, size: int,
+                         axis: int) -> None:
+    """A constant index array is bounds-checked while tracing, where NumPy checks it
+    (at run time the gather may be dead code, or a scatter would not say which index)."""
+    if values is None:
+        if index._ctx.input_dependencies(index.sym):
+            return
+        values = np.asarray(evaluate_constant(index._ctx, index.sym))
+    bad = values[(values < -size) | (values >= size)]
+    if bad.size:
+        raise index_error(f"index {bad.flat[0]} is out of bounds for axis {axis} with size "
+                          f"{size}")
 
 
 def basic_view(t: Tracer, items: list[tuple]) -> Tracer:
@@ -188,7 +214,8 @@ def getitem(t: Tracer, index: Any) -> Tracer:
 
 def setitem(t: Tracer, index: Any, value: Any) -> None:
     check_target(t, "x[...] = value")
-    items = parse(t, index)
+    deferred: list = []
+    items = parse(t, index, deferred)
     masks = [item for item in items if item[0] == "mask"]
     if masks and items[0][0] == "mask" and all(  # x[mask] or x[mask, :, ...]
             item == ("s", 0, t.shape[masks[0][1].ndim + k], 1)
@@ -199,11 +226,20 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
             return assign_where(t, mask, value_t)
     items = expand_masks(items, t, "x[mask] = value with an array value")
     if not any(item[0] == "a" for item in items):
-        return assign(basic_view(t, items), value, "x[...] = value")
+        value = lift_value(value, t.dtype)
+        if value.ndim and full_integer_index(index, t.ndim):
+            raise errors.TraceShapeError(
+                "x[i, j] = value", f"setting an array element with a sequence (a value of "
+                f"shape {value.shape} into a single element)",
+                "assign a scalar, or index with x[i, j, ...] to assign into a 0-d view",
+                user_source())
+        return assign(basic_view(t, items), value, "x[...] = value", setitem=True)
     spec, arrays = gather_spec(t, items)
     (region,) = t._ctx.record("gather", [t.sym] + [a.sym for a in arrays], {"spec": spec})
     update = conform(lift_value(value, t.dtype), region.shape, t.dtype,
-                     "x[index_array] = value")
+                     "x[index_array] = value", setitem=True)
+    for check in deferred:
+        check_constant_index(*check)
     (new,) = t._ctx.record("scatter", [t.sym, update.sym] + [a.sym for a in arrays],
                            {"spec": spec})
     write_var(view_of_base(t) if not t._steps else t, new)

@@ -13,7 +13,8 @@ from tracejit import errors
 from tracejit.graph.ir import Var
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import Tracer, astype, bind, is_py_scalar, lift, step_params
+from tracejit.trace.tracer import (Tracer, astype, bind, create, is_py_scalar, lift,
+                                   step_params)
 from tracejit.trace.views import inverse_permutation
 
 
@@ -31,12 +32,19 @@ def check_target(target: Tracer, operation: str) -> None:
                             user_source())
 
 
-def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: str) -> Tracer:
-    """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`."""
+def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: str,
+            setitem: bool = False) -> Tracer:
+    """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`. For
+    setitem and copyto, NumPy first drops leading length-1 axes the target lacks."""
+    extra = value.ndim - len(shape)
+    if setitem and extra > 0 and all(d == 1 for d in value.shape[:extra]):
+        value = bind("reshape", [value], {"shape": value.shape[extra:]})
     try:
         ok = broadcast_shapes(value.shape, shape) == tuple(shape)
     except ValueError:
         ok = False
+    if not ok and setitem and value.size == 0 and 0 in shape:  # NumPy allows empty into empty
+        return create("full", {"shape": tuple(shape), "fill_value": 0, "dtype": dtype})
     if not ok:
         raise errors.TraceShapeError(
             operation, f"could not broadcast input array from shape {value.shape} into "
@@ -56,10 +64,12 @@ def lift_value(value: object, dtype: np.dtype) -> Tracer:
     return lift(value)
 
 
-def assign(target: Tracer, value: object, operation: str = "assignment") -> None:
+def assign(target: Tracer, value: object, operation: str = "assignment",
+           setitem: bool = False) -> None:
     """target[...] = value, through however many views target is of its buffer."""
     check_target(target, operation)
-    new = conform(lift_value(value, target.dtype), target.shape, target.dtype, operation).sym
+    new = conform(lift_value(value, target.dtype), target.shape, target.dtype, operation,
+                  setitem).sym
     write_var(target, new)
 
 
@@ -76,6 +86,12 @@ def write_var(target: Tracer, new: Var) -> None:
             (new,) = ctx.record("set_slice", [parent, new], {"triples": step.params})
         elif step.op == "reshape":
             (new,) = ctx.record("reshape", [new], {"shape": parent.shape})
+        elif step.op == "real":  # z.real[...] = v: z = complex(v, z.imag)
+            (im,) = ctx.record("imag", [parent], {})
+            (new,) = ctx.record("complex", [new, im], {})
+        elif step.op == "imag":
+            (re,) = ctx.record("real", [parent], {})
+            (new,) = ctx.record("complex", [re, new], {})
         else:
             (new,) = ctx.record("transpose", [new],
                                 {"axes": inverse_permutation(step.params)})

@@ -188,6 +188,8 @@ def step_params(step: Step) -> dict[str, Any]:
         return {"triples": step.params}
     if step.op == "reshape":
         return {"shape": step.params}
+    if step.op in ("real", "imag"):
+        return {}
     return {"axes": step.params}
 
 

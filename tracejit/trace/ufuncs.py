@@ -54,7 +54,9 @@ def resolve(ufunc: np.ufunc, operands: tuple, dtype: Any) -> tuple[np.dtype, ...
     types = tuple(operand_type(o) for o in operands)
     try:
         if dtype is not None:
-            return ufunc.resolve_dtypes(types + (np.dtype(dtype),) * ufunc.nout)
+            # dtype= is signature=(None, ..., dtype): it picks the loop, inputs are cast
+            return ufunc.resolve_dtypes(types + (None,) * ufunc.nout, signature=(
+                (None,) * ufunc.nin + (np.dtype(dtype),) * ufunc.nout))
         return resolve_loop(ufunc, types)
     except TypeError as exc:
         raise errors.TraceTypeError(f"np.{ufunc.__name__}", str(exc),
@@ -83,9 +85,15 @@ def apply_ufunc(ufunc: np.ufunc, operands: tuple, out: tuple | None = None,
     if ufunc in COMPARISONS:
         loop = comparison_operands(ufunc, operands, loop)
     tracers = [as_operand(o, loop[i]) for i, o in enumerate(operands)]
+    if out is not None:  # NumPy checks out='s casting before the operands' shapes
+        for dt, o in zip(loop[ufunc.nin:], out):
+            if o is not None:
+                check_out_cast(ufunc, np.dtype(dt), lift(o).dtype)
     ctx = get_ctx()
     outs = ctx.record(ufunc.__name__, [t.sym for t in tracers], {})
-    weak = all(is_weak(o) for o in operands)
+    # only a Python operator on Python scalars gives a Python scalar (weak); np.sin(2.5)
+    # or np.add(2.5, 1.0) give a NumPy scalar, which promotes strongly (NEP 50)
+    weak = python_op and all(is_weak(o) for o in operands)
     if python_op and all(is_python(o) for o in operands):
         kind = "python"
     else:
@@ -97,6 +105,15 @@ def apply_ufunc(ufunc: np.ufunc, operands: tuple, out: tuple | None = None,
     return tuple(results) if len(results) > 1 else results[0]
 
 
+def check_out_cast(ufunc: np.ufunc, result: np.dtype, target: np.dtype) -> None:
+    if not np.can_cast(result, target, "same_kind"):
+        raise errors.TraceTypeError(
+            f"np.{ufunc.__name__}(..., out=)", f"Cannot cast ufunc '{ufunc.__name__}' output "
+            f"from {result!r} to {target!r} with casting rule 'same_kind'",
+            "cast explicitly (x = (x + y).astype(x.dtype)) or use a wider output array",
+            user_source())
+
+
 def write_out(ufunc: np.ufunc, result: Tracer, out: Any) -> Any:
     """`out=` semantics: same_kind cast, broadcast into `out`, return `out` itself."""
     if out is None:
@@ -104,16 +121,11 @@ def write_out(ufunc: np.ufunc, result: Tracer, out: Any) -> Any:
     target = lift(out)
     operation = f"np.{ufunc.__name__}(..., out=)"
     check_target(target, operation)
+    check_out_cast(ufunc, result.dtype, target.dtype)  # NumPy checks this first
     if broadcast_shapes(result.shape, target.shape) != target.shape:
         raise errors.TraceShapeError(
             operation, f"non-broadcastable output operand with shape {target.shape} doesn't "
             f"match the broadcast shape {result.shape}", "give out= the result's shape",
-            user_source())
-    if not np.can_cast(result.dtype, target.dtype, "same_kind"):
-        raise errors.TraceTypeError(
-            operation, f"Cannot cast ufunc '{ufunc.__name__}' output from {result.dtype!r} "
-            f"to {target.dtype!r} with casting rule 'same_kind'",
-            "cast explicitly (x = (x + y).astype(x.dtype)) or use a wider output array",
             user_source())
     value = astype(result, target.dtype)
     if value.shape != target.shape:

@@ -16,7 +16,7 @@ from tracejit.graph.indexing import as_slice
 
 
 class Step(NamedTuple):
-    op: str  # "slice" | "reshape" | "transpose"
+    op: str  # "slice" | "reshape" | "transpose" | "real" | "imag"
     params: tuple
 
     def apply_numpy(self, x: np.ndarray) -> np.ndarray:
@@ -25,6 +25,8 @@ class Step(NamedTuple):
             return x[tuple(as_slice(*t) for t in self.params)]
         if self.op == "reshape":
             return x.reshape(self.params)
+        if self.op in ("real", "imag"):
+            return getattr(x, self.op)
         return x.transpose(self.params)
 
 

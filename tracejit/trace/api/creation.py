@@ -97,7 +97,11 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
                                  "endpoint": bool(endpoint), "dtype": np.dtype(dtype)})
     if retstep:
         div = (num - 1) if endpoint else num
-        return result, (stop - start) / div if div > 0 else np.nan
+        if div <= 0:
+            return result, np.nan
+        # NumPy's step is a NumPy scalar: the difference computed in the result type
+        delta = np.subtract(stop, start, dtype=np.result_type(start, stop, float(num)))
+        return result, delta / div
     return result
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from tracejit import errors
 from tracejit.graph.ops import normalize_axis
+from tracejit.trace import views
 from tracejit.trace.api import implements
 from tracejit.trace.mutation import assign
 from tracejit.trace.source import user_source
@@ -80,10 +81,14 @@ def write_out(result: Tracer, out: Any, operation: str) -> Any:
     if out is None:
         return result
     target = lift(out)
-    if target.shape != result.shape or target.dtype != result.dtype:
+    contiguous = target._strides is not None and all(
+        s == c or d == 1 for s, c, d in zip(target._strides, views.c_strides(target.shape),
+                                            target.shape, strict=True))
+    if target.shape != result.shape or target.dtype != result.dtype or not contiguous:
         raise shape_error(operation, f"output array {target.dtype}{list(target.shape)} is not "
-                          f"acceptable for a result {result.dtype}{list(result.shape)}",
-                          "give out= exactly the result's shape and dtype")
+                          f"acceptable for a result {result.dtype}{list(result.shape)} "
+                          "(it must have that shape and dtype and be C-contiguous)",
+                          "give out= exactly the result's shape and dtype, C-contiguous")
     assign(target, result, f"{operation}(..., out=)")
     return out
 
@@ -182,8 +187,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tracer:
         axes_a = [normalize_axis(k, a.ndim) for k in axes_a]
         axes_b = [normalize_axis(k, b.ndim) for k in axes_b]
     except np.exceptions.AxisError as exc:
-        raise shape_error("np.tensordot", f"{exc} (shapes {a.shape} and {b.shape})",
-                          "pick axes the arrays have") from None
+        raise errors.TraceAxisError("np.tensordot", f"{exc} (shapes {a.shape} and {b.shape})",
+                                    "pick axes the arrays have", user_source()) from None
     if [a.shape[k] for k in axes_a] != [b.shape[k] for k in axes_b]:
         raise shape_error("np.tensordot", f"shape-mismatch for sum: axes {axes_a} of "
                           f"{a.shape} and {axes_b} of {b.shape}", "pair axes of equal size")
@@ -304,7 +309,9 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     try:
         axis = tuple(normalize_axis(int(k), x.ndim) for k in axis)
     except np.exceptions.AxisError as exc:
-        raise norm_error(f"{exc} (array {x.dtype}{list(x.shape)})") from None
+        raise errors.TraceAxisError("np.linalg.norm", f"{exc} (array {x.dtype}"
+                                    f"{list(x.shape)})", "pick axes the array has",
+                                    user_source()) from None
     if len(axis) == 1:
         return vector_norm(x, ord, axis[0], keepdims)
     if len(axis) == 2:

@@ -11,6 +11,7 @@ from tracejit import errors
 from tracejit.trace.api import implements, unsupported
 from tracejit.trace.mutation import assign, check_target
 from tracejit.trace.source import user_source
+from tracejit.trace.views import Step
 from tracejit.trace.tracer import Tracer, astype, bind, is_py_scalar, lift, weak_type
 from tracejit.trace.ufuncs import apply_ufunc
 
@@ -48,6 +49,9 @@ def where(condition: Any, x: Any = np._NoValue, y: Any = np._NoValue) -> Any:
             "shape depends on the values", "use np.where(condition, x, y)", user_source())
     dtype = promote(x, y)
     cond = astype(lift(condition), np.bool_)
+    # np.where casts a Python scalar to the result dtype unsafely (300 → 44 in int8)
+    x, y = (lift(np.asarray(v).astype(dtype)[()]) if is_py_scalar(v) else v
+            for v in (x, y))
     return bind("where", [cond, operand(x, dtype), operand(y, dtype)], kind="array")
 
 
@@ -76,7 +80,8 @@ def clip(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, out: Any = 
 @implements(np.round, np.around)
 def round_(a: Any, decimals: int = 0, out: Any = None) -> Any:
     a = lift(a)
-    result = bind("round", [a], {"decimals": int(decimals)}, kind=a.kind if a.ndim == 0
+    # NumPy gives a NumPy scalar for any 0-d input (array, NumPy or Python scalar)
+    result = bind("round", [a], {"decimals": int(decimals)}, kind="scalar" if a.ndim == 0
                   else "array")
     if out is not None:
         assign(lift(out), result, "np.round(..., out=)")
@@ -84,21 +89,33 @@ def round_(a: Any, decimals: int = 0, out: Any = None) -> Any:
     return result
 
 
+def part_view(val: Tracer, part: str) -> Tracer:
+    """z.real / z.imag of a complex array: a view, so writes through it reach z."""
+    dtype = np.empty(0, val.dtype).real.dtype
+    return Tracer(val._ctx, val._buf, val._steps + (Step(part, ()),), val.shape, dtype,
+                  None, kind="array")
+
+
 @implements(np.real)
 def real(val: Any) -> Tracer:
     val = lift(val)
-    return val if val.dtype.kind != "c" else bind("real", [val], kind=val.kind)
+    if val.dtype.kind != "c":
+        return val
+    return part_view(val, "real") if val.kind == "array" else bind("real", [val], kind=val.kind)
 
 
 @implements(np.imag)
 def imag(val: Any) -> Tracer:
-    return bind("imag", [lift(val)], kind=lift(val).kind)
+    val = lift(val)
+    if val.dtype.kind == "c" and val.kind == "array":
+        return part_view(val, "imag")
+    return bind("imag", [val], kind=val.kind)
 
 
 @implements(np.angle)
 def angle(z: Any, deg: bool = False) -> Tracer:
     z = lift(z)
-    return bind("angle", [z], {"deg": bool(deg)}, kind=z.kind)
+    return bind("angle", [z], {"deg": bool(deg)}, kind="scalar" if z.ndim == 0 else "array")
 
 
 @implements(np.copyto)
@@ -113,7 +130,7 @@ def copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) ->
             user_source())
     if where is not True:
         src_t = np.where(where, src_t, target)
-    assign(target, src_t, "np.copyto")
+    assign(target, src_t, "np.copyto", setitem=True)
 
 
 @implements(np.shape)
@@ -154,7 +171,9 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
 @implements(np.allclose)
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> Any:
-    return np.all(isclose(a, b, rtol, atol, equal_nan))
+    result = np.all(isclose(a, b, rtol, atol, equal_nan))
+    result.kind = "python"  # NumPy returns bool(...): a Python bool
+    return result
 
 
 unsupported(np.nonzero, np.argwhere, np.flatnonzero, np.unique, np.extract, np.compress,

@@ -51,6 +51,11 @@ def astype_method(self: Tracer, dtype: Any, order: str = "K", casting: str = "un
     return fresh(self._ctx, result.sym, result.kind) if result is self and copy else result
 
 
+def conj_method(self: Tracer) -> Any:
+    """x.conj(): NumPy returns x itself for a real x (np.conj(x) makes a copy)."""
+    return self if self.dtype.kind != "c" else np.conjugate(self)
+
+
 def fill(self: Tracer, value: Any) -> None:
     self[...] = value
 
@@ -60,6 +65,7 @@ Tracer.transpose = transpose
 Tracer.flatten = flatten
 Tracer.astype = astype_method
 Tracer.fill = fill
+Tracer.conj = Tracer.conjugate = conj_method
 Tracer.T = property(lambda self: shapes.transpose(self))
 Tracer.mT = property(lambda self: shapes.swapaxes(self, -1, -2))
 Tracer.real = property(lambda self: np.real(self))

@@ -37,13 +37,22 @@ def finish(result: Tracer, out: Any) -> Any:
     return target
 
 
+def out_dtype(dtype: Any, out: Any) -> Any:
+    """The accumulator dtype: dtype=, else out='s dtype (NumPy's rule), else None."""
+    if dtype is None and out is not None:
+        return lift(out[0] if isinstance(out, tuple) else out).dtype
+    return dtype and np.dtype(dtype)
+
+
 def reduction(op: str, a: Any, axis: Any, keepdims: bool, out: Any = None, **params: Any):
     a = lift(a)
     try:
         axes = normalize_axes(axis, a.ndim)
     except (np.exceptions.AxisError, ValueError) as exc:
-        raise errors.TraceShapeError(f"np.{op}", f"{exc} (array {a.dtype}{list(a.shape)})",
-                                     "pick an axis the array has", user_source()) from None
+        error = errors.TraceAxisError if isinstance(exc, np.exceptions.AxisError) \
+            else errors.TraceShapeError
+        raise error(f"np.{op}", f"{exc} (array {a.dtype}{list(a.shape)})",
+                    "pick an axis the array has", user_source()) from None
     result = bind(op, [a], {"axes": axes, "keepdims": bool(keepdims), **params})
     return finish(result, out)
 
@@ -52,14 +61,14 @@ def reduction(op: str, a: Any, axis: Any, keepdims: bool, out: Any = None, **par
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
          where=_NO_VALUE):
     reject("sum", initial=initial, where=where)
-    return reduction("sum", a, axis, keepdims, out, dtype=dtype and np.dtype(dtype))
+    return reduction("sum", a, axis, keepdims, out, dtype=out_dtype(dtype, out))
 
 
 @implements(np.prod)
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
          where=_NO_VALUE):
     reject("prod", initial=initial, where=where)
-    return reduction("prod", a, axis, keepdims, out, dtype=dtype and np.dtype(dtype))
+    return reduction("prod", a, axis, keepdims, out, dtype=out_dtype(dtype, out))
 
 
 @implements(np.max, np.amax)
@@ -120,7 +129,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NO_VALUE)
     a = lift(a)
     n = count(a, axis)
     float16 = dtype is None and a.dtype == np.float16
-    total = sum_(a, axis, np.float32 if float16 else default_float(a, dtype),
+    total = sum_(a, axis, np.float32 if float16 else out_dtype(default_float(a, dtype), out),
                  keepdims=keepdims)
     result = astype(total / n, total.dtype)
     return finish(astype(result, np.float16) if float16 else result, out)
@@ -159,11 +168,11 @@ def variance(a: Tracer, axis: Any, dtype: Any, ddof: Any, keepdims: bool) -> Tra
 
 def cumulative(op: str, a: Any, axis: Any, dtype: Any, out: Any) -> Any:
     a = lift(a)
-    if axis is None:
+    if axis is None or a.ndim == 0:  # NumPy treats a 0-d array as 1-d here
         a = bind("reshape", [a], {"shape": (a.size,)})
-        axis = 0
+        axis = 0 if axis is None else axis
     axis = normalize_axis(int(axis), a.ndim)
-    result = bind(op, [a], {"axis": axis, "dtype": dtype and np.dtype(dtype)}, kind="array")
+    result = bind(op, [a], {"axis": axis, "dtype": out_dtype(dtype, out)}, kind="array")
     return finish(result, out)
 
 
@@ -188,6 +197,9 @@ def ufunc_reduce(ufunc: np.ufunc, a: Any, axis: Any = 0, dtype: Any = None,
 
 def ufunc_accumulate(ufunc: np.ufunc, a: Any, axis: int = 0, dtype: Any = None):
     a = lift(a)
+    if a.ndim == 0:
+        raise errors.TraceTypeError(f"np.{ufunc.__name__}.accumulate",
+                                    "cannot accumulate on a scalar", "", user_source())
     axis = normalize_axis(int(axis), a.ndim)
     return bind("accumulate", [a], {"ufunc": ufunc.__name__, "axis": axis,
                                     "dtype": dtype and np.dtype(dtype)}, kind="array")

@@ -183,6 +183,11 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, dtype: An
     if axis is None:
         arrays, axis = [reshape(a, -1) for a in arrays], 0
     dt = common_dtype(arrays, dtype)
+    for a in arrays:
+        if not np.can_cast(a.dtype, dt, casting):
+            raise errors.TraceTypeError(
+                "np.concatenate", f"Cannot cast array data from {a.dtype!r} to {dt!r} "
+                f"according to the rule {casting!r}", "pass casting='unsafe'", user_source())
     result = bind("concatenate", [astype(a, dt) for a in arrays], {"axis": int(axis)},
                   kind="array")
     if out is not None:
@@ -201,18 +206,19 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, *, dtype: Any =
         raise shape_error("np.stack", "all input arrays must have the same shape, got "
                           + ", ".join(str(a.shape) for a in arrays))
     axis = normalize_axis(axis, arrays[0].ndim + 1)
-    return concatenate([expand_dims(a, axis) for a in arrays], axis, out, dtype)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis, out, dtype, casting)
 
 
 @implements(np.hstack)
 def hstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Tracer:
     arrs = [atleast(a, 1) for a in tup]
-    return concatenate(arrs, 0 if arrs and arrs[0].ndim == 1 else 1, dtype=dtype)
+    return concatenate(arrs, 0 if arrs and arrs[0].ndim == 1 else 1, dtype=dtype,
+                       casting=casting)
 
 
 @implements(np.vstack)
 def vstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Tracer:
-    return concatenate([atleast(a, 2) for a in tup], 0, dtype=dtype)
+    return concatenate([atleast(a, 2) for a in tup], 0, dtype=dtype, casting=casting)
 
 
 @implements(np.dstack)
