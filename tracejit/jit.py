@@ -13,7 +13,7 @@ import inspect
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -216,7 +216,7 @@ class Jitted:
     def call(self, fn: Callable, values: tuple) -> Any:
         if self.simple:
             return fn(*values)
-        bound = inspect.BoundArguments(self.signature, dict(zip(self.names, values)))
+        bound = inspect.BoundArguments(self.signature, dict(zip(self.names, values, strict=True)))
         return fn(*bound.args, **bound.kwargs)
 
     def note_static_values(self, leaves: list[Any]) -> None:
@@ -269,7 +269,7 @@ def capture_keys(traced: Traced) -> tuple:
         value = ext.accessor()
         if not isinstance(value, np.ndarray):
             return (None,)
-        keys.append((value.shape, value.dtype, value.flags.writeable))
+        keys.append((value.shape, value.dtype, value.flags.writeable, layout(value)))
     return tuple(keys)
 
 

@@ -32,7 +32,7 @@ def assert_same(actual, expected, path="result"):
         np.testing.assert_array_equal(actual, expected, err_msg=path)
     elif isinstance(expected, (tuple, list)):
         assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
             assert_same(a, e, f"{path}[{i}]")
     elif isinstance(expected, dict):
         assert actual.keys() == expected.keys(), f"{path}: keys differ"
@@ -63,10 +63,10 @@ def bases(a: np.ndarray) -> list[np.ndarray]:
 
 
 def compare_args(args_jit, args_np):
-    for i, (a, e) in enumerate(zip(args_jit, args_np)):
+    for i, (a, e) in enumerate(zip(args_jit, args_np, strict=False)):
         assert_same(a, e, f"argument {i} after the call")
         if isinstance(e, np.ndarray):
-            for k, (ba, be) in enumerate(zip(bases(a), bases(e))):
+            for k, (ba, be) in enumerate(zip(bases(a), bases(e), strict=False)):
                 assert_same(ba, be, f"argument {i} base {k} after the call")
 
 
@@ -74,8 +74,8 @@ def compare_aliasing(result_jit, result_np, args_jit, args_np):
     """A result shares memory with an argument under jit exactly when it does in NumPy."""
     rj, rn = array_leaves(result_jit), array_leaves(result_np)
     aj, an = array_leaves(list(args_jit)), array_leaves(list(args_np))
-    for i, (r1, r2) in enumerate(zip(rj, rn)):
-        for k, (a1, a2) in enumerate(zip(aj, an)):
+    for i, (r1, r2) in enumerate(zip(rj, rn, strict=False)):
+        for k, (a1, a2) in enumerate(zip(aj, an, strict=False)):
             want = np.shares_memory(r2, a2)
             assert np.shares_memory(r1, a1) == want, \
                 f"result leaf {i} {'should' if want else 'should not'} share memory with " \
@@ -368,6 +368,7 @@ def test_argument_and_global_naming_the_same_array():
 G_ALIAS = np.zeros(4)
 
 
+@pytest.mark.filterwarnings("ignore:.*overlap in memory:RuntimeWarning")
 def test_overlapping_views_passed_as_two_arguments():
     def f(x, y):
         x[:] = 0.0
@@ -851,3 +852,177 @@ def test_nested_closure_helper_mutating_captured_argument():
         return x
 
     check(f, lambda: (grid(3),))
+
+
+# --- more edge cases ----------------------------------------------------------------
+
+G_LAYOUT = np.zeros((2, 3))
+
+
+def reshape_global_and_write():
+    v = G_LAYOUT.reshape(-1)  # a view of a C-contiguous array, a copy of a Fortran one
+    v[0] = 5.0
+    return v.sum()
+
+
+def test_global_rebound_to_other_layout_retraces():
+    global G_LAYOUT
+    jf = jit(reshape_global_and_write)
+    G_LAYOUT = np.zeros((2, 3))
+    assert jf() == 5.0
+    assert G_LAYOUT[0, 0] == 5.0
+    G_LAYOUT = np.asfortranarray(np.zeros((2, 3)))
+    expected_array = G_LAYOUT.copy()
+    assert jf() == 5.0
+    np.testing.assert_array_equal(G_LAYOUT, expected_array)  # NumPy: unchanged
+
+
+def test_ufunc_out_broadcast_into_view():
+    def f(a):
+        np.multiply(a, 2, out=a[1:])  # (1, 3) broadcast into the (0, 3) view a[1:]
+        np.multiply(a[0], 2, out=a[:, :])
+        return a
+
+    check(f, lambda: (grid(1, 3),))
+
+
+def test_ufunc_out_bad_shape_raises():
+    def f(a):
+        np.multiply(a, 2, out=a[1:])
+        return a
+
+    with pytest.raises(ValueError):
+        f(grid(3, 3))
+    with pytest.raises(ValueError):
+        jit(f)(grid(3, 3))
+
+
+def test_ufunc_out_casting_checked_before_shape():
+    def f(a, b):
+        np.divide(a, b, out=a)  # int out: a TypeError, although the shapes also clash
+        return a
+
+    args = (np.arange(3), np.ones(4, np.int64))
+    with pytest.raises(TypeError):
+        f(*args)
+    with pytest.raises(TypeError):
+        jit(f)(*args)
+
+
+@pytest.mark.parametrize("value, error", [(float("nan"), ValueError), (float("inf"), OverflowError),
+                                          (1000, OverflowError), (-1, OverflowError)])
+def test_setitem_python_scalar_conversion_errors(value, error):
+    def f(x):
+        x[0] = value
+        return x
+
+    with pytest.raises(error):
+        f(np.zeros(3, np.uint8))
+    x = np.zeros(3, np.uint8)
+    with pytest.raises(error):
+        jit(f)(x)
+    np.testing.assert_array_equal(x, 0)
+
+
+def test_setitem_python_scalar_truncates_like_numpy():
+    def f(x, y):
+        x[0] = 2.75
+        x[1:] = -1.5
+        y[...] = 300.0  # a float into float32 / int into float: plain conversion
+        return x, y
+
+    check(f, lambda: (np.zeros(3, np.int32), np.zeros(2, np.float32)))
+
+
+def test_setitem_value_with_extra_leading_unit_axes():
+    def f(x, z):
+        x[1:] = np.ones((1, 1, 3)) * 7
+        z[...] = np.full((1,), 4.0)[None]
+        x[0, ...] = np.arange(3.0)[None]
+        return x, z
+
+    check(f, lambda: (grid(3, 3), np.array(0.0)))
+
+
+def test_setitem_single_element_with_array_raises():
+    def f(x):
+        x[0, 1] = np.ones(1)
+        return x
+
+    with pytest.raises(ValueError):
+        f(grid(2, 2))
+    with pytest.raises(ValueError):
+        jit(f)(grid(2, 2))
+
+
+def test_zero_d_indexing_result_types():
+    def f(z, v):
+        return z[()], z[...], v[..., 1], v[1], v[1, ...], v[None, 1]
+
+    check(f, lambda: (np.array(2.5), grid(3)))
+
+
+def test_empty_reversed_slice_of_length_one_axis():
+    def f(x):
+        e = x[-2::-1]
+        e[...] = 9.0  # writes nothing
+        return e, x[None, -3::-1], x
+
+    check(f, lambda: (grid(1),))
+
+
+def test_constant_index_out_of_bounds_raises_even_if_unused():
+    def f(x):
+        x[[0, 5]]  # NumPy raises here even though the result is unused
+        return x * 2
+
+    with pytest.raises(IndexError):
+        f(grid(3))
+    with pytest.raises(IndexError):
+        jit(f)(grid(3))
+
+
+def test_empty_list_index_assignment():
+    def f(x):
+        x[[]] = 5.0
+        return x
+
+    check(f, lambda: (grid(3),))
+
+
+def test_where_python_int_wraps_into_small_int_dtype():
+    def f(x):
+        return np.where(x > 0, 300, x), np.where(x > 0, x, -1)
+
+    check(f, lambda: (np.array([0, 5], np.int8), ))
+    check(f, lambda: (np.array([0, 5], np.uint8), ))
+
+
+def test_comparison_of_python_ints_into_out():
+    def f(x, n):
+        np.equal(n, n, out=x)
+        return x, np.less(n, 3)
+
+    check(f, lambda: (np.array(0.0), 2))
+
+
+def test_inplace_through_fancy_index_no_accumulation():
+    def f(x):
+        x[[0, 0, 2]] += 1  # duplicates: NumPy adds once
+        x[np.array([1, -1])] *= 10
+        return x
+
+    check(f, lambda: (grid(4),))
+
+
+def test_ravel_copies_unless_c_contiguous():
+    def f(a, b):
+        r = np.ravel(a)      # (2, 1) with a gap between rows: NumPy copies
+        r[:] = -1
+        q = b.ravel()        # a 1-d strided view: NumPy copies as well
+        q[0] = -2
+        s = a.reshape(-1)    # ... although reshape can make this one a view
+        s[1] = -3
+        return a, b, r, q
+
+    check(f, lambda: (grid(2, 3)[:, :1], grid(6)[::2]))

@@ -93,7 +93,7 @@ class Program:
 
     def fresh_args(self) -> list:
         out: list = []
-        for a, layout in zip(self.args, self.layouts):
+        for a, layout in zip(self.args, self.layouts, strict=False):
             if layout.startswith("="):
                 out.append(out[int(layout[1:])])
             elif layout.startswith("v:"):
@@ -105,7 +105,7 @@ class Program:
 
     def describe(self) -> str:
         shown = []
-        for name, a, layout in zip(self.params, self.args, self.layouts):
+        for name, a, layout in zip(self.params, self.args, self.layouts, strict=False):
             if layout.startswith("="):
                 shown.append(f"{name} = {self.params[int(layout[1:])]}  # the same array")
             elif layout.startswith("v:"):
@@ -248,16 +248,16 @@ class Gen:
     def __init__(self, draw, program: Program) -> None:
         self.draw = draw
         self.program = program
-        self.regs = [p for p, a in zip(program.params, program.args)
+        self.regs = [p for p, a in zip(program.params, program.args, strict=False)
                      if isinstance(a, np.ndarray)]
-        self.scalar_params = [p for p, a in zip(program.params, program.args)
+        self.scalar_params = [p for p, a in zip(program.params, program.args, strict=False)
                               if not isinstance(a, np.ndarray)]
         self.count = 0
         self.env = self.fresh_env()
 
     def fresh_env(self) -> dict:
         env = {"np": np}
-        env.update(zip(self.program.params, self.program.fresh_args()))
+        env.update(zip(self.program.params, self.program.fresh_args(), strict=False))
         return env
 
     def run(self, lines: tuple[str, ...], env: dict) -> None:
@@ -308,13 +308,18 @@ class Gen:
             return self.draw(st.sampled_from(candidates))
         return self.reg()
 
-    def stored_value(self, shape: tuple) -> str:
-        """The right-hand side of `x[...] = value`. NumPy scalars are wrapped in
-        np.asarray: NumPy converts a NumPy scalar stored into an array through Python
-        (value-dependent OverflowError, inconsistent across dtypes), which a trace
-        cannot reproduce; a 0-d array is cast like any array."""
-        v = self.operand_like(shape, into=True)
-        if v in self.env and isinstance(self.env[v], np.generic):
+    def stored_value(self, shape: tuple, dtype: np.dtype) -> str:
+        """The right-hand side of `x[...] = value`."""
+        return self.storable(self.operand_like(shape, into=True), dtype)
+
+    def storable(self, v: str, dtype: np.dtype) -> str:
+        """NumPy converts a NumPy scalar, or a Python float stored into an integer array,
+        through Python: an OverflowError (or ValueError for NaN) that depends on the value,
+        which a trace of a computed value cannot know. Those are stored as np.asarray(v),
+        which NumPy casts like any array (a known difference, kept out of the programs)."""
+        value = self.env.get(v)
+        if isinstance(value, np.generic) or (isinstance(value, float)
+                                             and np.dtype(dtype).kind in "iu"):
             return f"np.asarray({v})"
         return v
 
@@ -508,7 +513,8 @@ class Gen:
         else:
             ax = self.draw(st.integers(0, len(shape) - 1))
             compatible = [r for r in self.regs if np.ndim(self.env[r]) == len(shape) and all(
-                a == b for i, (a, b) in enumerate(zip(self.shape(r), shape)) if i != ax)]
+                a == b for i, (a, b) in enumerate(zip(self.shape(r), shape, strict=True))
+                if i != ax)]
             others = self.draw(st.lists(st.sampled_from(compatible), min_size=1, max_size=2))
             axis = str(ax - len(shape) if self.draw(st.booleans()) else ax)
         parts = ", ".join([x] + others)
@@ -520,7 +526,7 @@ class Gen:
             return self.gen_slice()
         items = self.basic_index(self.shape(x))
         region = np.shape(self.env[x][tuple(items)]) if self.valid(x, items) else ()
-        value = self.stored_value(region)
+        value = self.stored_value(region, self.env[x].dtype)
         return Instr("setitem", (f"{x}[{render_index(items)}] = {value}",))
 
     def valid(self, x: str, items: list) -> bool:
@@ -546,7 +552,7 @@ class Gen:
             region = np.shape(self.env[x][tuple(env_items)])
         except IndexError:
             region = ()
-        value = self.stored_value(region)
+        value = self.stored_value(region, self.env[x].dtype)
         op = "=" if self.draw(st.integers(0, 2)) else self.draw(st.sampled_from(INPLACE))
         return Instr("setitem_array", (f"{x}[{render_index(items)}] {op} {value}",))
 
@@ -564,7 +570,8 @@ class Gen:
             mask = self.draw(st.sampled_from(masks))
         else:
             mask = f"{x} {self.draw(st.sampled_from(['>', '<', '==']))} {self.scalar()}"
-        return Instr("setitem_mask", (f"{x}[{mask}] = {self.scalar()}",))
+        value = self.storable(self.scalar(), self.env[x].dtype)
+        return Instr("setitem_mask", (f"{x}[{mask}] = {value}",))
 
     def gen_scalar_arith(self) -> Instr:
         """Arithmetic on the Python scalar argument: Python scalars stay Python scalars."""
@@ -723,7 +730,7 @@ def assert_same(actual, expected, path: str) -> None:
             np.testing.assert_array_equal(actual, expected, err_msg=path)
     elif isinstance(expected, (tuple, list)):
         assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
             assert_same(a, e, f"{path}[{i}]")
     elif isinstance(expected, dict):
         assert list(actual) == list(expected), f"{path}: keys differ"
@@ -786,11 +793,11 @@ def check_program(program: Program) -> None:
             warnings.simplefilter("ignore")
             got = jf(*args_jit)
         assert_same(got, expected, f"{call}: result")
-        for name, a, e in zip(program.params, args_jit, args_np):
+        for name, a, e in zip(program.params, args_jit, args_np, strict=False):
             assert_same(a, e, f"{call}: argument {name} afterwards")
         leaves_np, leaves_jit = array_leaves(expected), array_leaves(got)
-        for i, (rn, rj) in enumerate(zip(leaves_np, leaves_jit)):
-            for name, an, aj in zip(program.params, args_np, args_jit):
+        for i, (rn, rj) in enumerate(zip(leaves_np, leaves_jit, strict=False)):
+            for name, an, aj in zip(program.params, args_np, args_jit, strict=False):
                 if isinstance(an, np.ndarray):
                     want = np.shares_memory(rn, an)
                     assert np.shares_memory(rj, aj) == want, \

@@ -41,8 +41,8 @@ def parse_einsum(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
     terms = lhs.split(",")
     if len(terms) != len(ndims):
         raise ValueError(f"einsum: {len(terms)} subscript terms for {len(ndims)} operands")
-    n_ell = max([nd - len(t.replace("...", "")) for t, nd in zip(terms, ndims) if "..." in t],
-                default=0)
+    n_ell = max([nd - len(t.replace("...", ""))
+                 for t, nd in zip(terms, ndims, strict=True) if "..." in t], default=0)
     unused = [c for c in string.ascii_letters if c not in subscripts]
     ell = "".join(unused[:n_ell])
     expanded = []
@@ -57,7 +57,8 @@ def parse_einsum(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
         out = rhs.replace("...", ell)
     else:
         letters = "".join(expanded)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+        once = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        out = ell + "".join(once)
     return expanded, out
 
 

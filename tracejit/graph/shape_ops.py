@@ -54,7 +54,7 @@ def concatenate_infer(*xs: Aval, axis: int) -> list[Aval]:
     axis = normalize_axis(axis, first.ndim)
     for x in xs[1:]:
         same = x.ndim == first.ndim and all(
-            a == b for i, (a, b) in enumerate(zip(x.shape, first.shape)) if i != axis)
+            a == b for i, (a, b) in enumerate(zip(x.shape, first.shape, strict=True)) if i != axis)
         if not same:
             raise ValueError("all the input array dimensions except for the concatenation "
                              f"axis must match exactly, but got shapes "

@@ -227,7 +227,8 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
     items = expand_masks(items, t, "x[mask] = value with an array value")
     if not any(item[0] == "a" for item in items):
         value = lift_value(value, t.dtype)
-        if value.ndim and full_integer_index(index, t.ndim):
+        if value.ndim and full_integer_index(index, t.ndim) and not (
+                t.dtype == np.bool_ and value.size == 1):  # NumPy takes bool(size-1 array)
             raise errors.TraceShapeError(
                 "x[i, j] = value", f"setting an array element with a sequence (a value of "
                 f"shape {value.shape} into a single element)",
@@ -237,7 +238,7 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
     spec, arrays = gather_spec(t, items)
     (region,) = t._ctx.record("gather", [t.sym] + [a.sym for a in arrays], {"spec": spec})
     update = conform(lift_value(value, t.dtype), region.shape, t.dtype,
-                     "x[index_array] = value", setitem=True)
+                     "x[index_array] = value", setitem="advanced")
     for check in deferred:
         check_constant_index(*check)
     (new,) = t._ctx.record("scatter", [t.sym, update.sym] + [a.sym for a in arrays],

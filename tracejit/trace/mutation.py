@@ -13,8 +13,7 @@ from tracejit import errors
 from tracejit.graph.ir import Var
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import (Tracer, astype, bind, create, is_py_scalar, lift,
-                                   step_params)
+from tracejit.trace.tracer import Tracer, astype, bind, create, is_py_scalar, lift, step_params
 from tracejit.trace.views import inverse_permutation
 
 
@@ -33,7 +32,7 @@ def check_target(target: Tracer, operation: str) -> None:
 
 
 def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: str,
-            setitem: bool = False) -> Tracer:
+            setitem: bool | str = False) -> Tracer:
     """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`. For
     setitem and copyto, NumPy first drops leading length-1 axes the target lacks."""
     extra = value.ndim - len(shape)
@@ -43,7 +42,9 @@ def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: s
         ok = broadcast_shapes(value.shape, shape) == tuple(shape)
     except ValueError:
         ok = False
-    if not ok and setitem and value.size == 0 and 0 in shape:  # NumPy allows empty into empty
+    if not ok and setitem == "advanced" and value.size == 0 and extra > 0 and \
+            broadcast_shapes(value.shape[extra:], shape) == tuple(shape):
+        # NumPy's index-array assignment ignores extra leading axes of an empty value
         return create("full", {"shape": tuple(shape), "fill_value": 0, "dtype": dtype})
     if not ok:
         raise errors.TraceShapeError(

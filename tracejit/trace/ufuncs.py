@@ -17,8 +17,17 @@ from tracejit.graph.elementwise import UFUNC_ROWS, resolve_loop
 from tracejit.graph.ops import broadcast_shapes
 from tracejit.trace.mutation import check_target, write_var
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import (PY_SCALARS, Tracer, astype, bind, fresh, get_ctx,
-                                   is_py_scalar, lift, weak_type)
+from tracejit.trace.tracer import (
+    PY_SCALARS,
+    Tracer,
+    astype,
+    bind,
+    fresh,
+    get_ctx,
+    is_py_scalar,
+    lift,
+    weak_type,
+)
 
 COMPARISONS = {np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal}
 
@@ -86,7 +95,7 @@ def apply_ufunc(ufunc: np.ufunc, operands: tuple, out: tuple | None = None,
         loop = comparison_operands(ufunc, operands, loop)
     tracers = [as_operand(o, loop[i]) for i, o in enumerate(operands)]
     if out is not None:  # NumPy checks out='s casting before the operands' shapes
-        for dt, o in zip(loop[ufunc.nin:], out):
+        for dt, o in zip(loop[ufunc.nin:], out, strict=False):
             if o is not None:
                 check_out_cast(ufunc, np.dtype(dt), lift(o).dtype)
     ctx = get_ctx()
@@ -136,6 +145,11 @@ def write_out(ufunc: np.ufunc, result: Tracer, out: Any) -> Any:
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     out = kwargs.pop("out", None)
+    if out is not None and any(o is not None and not isinstance(o, np.ndarray) and not (
+            isinstance(o, Tracer) and o.kind == "array") for o in out):
+        raise errors.TraceTypeError(  # a NumPy scalar (x[()], x.sum()) is not an array
+            f"np.{ufunc.__name__}(..., out=)", "return arrays must be of ArrayType",
+            "pass an array as out=, e.g. x[...] rather than x[()]", user_source())
     dtype = kwargs.pop("dtype", None)
     where = kwargs.pop("where", True)
     if where is not True:

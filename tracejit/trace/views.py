@@ -38,6 +38,20 @@ def c_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
+def is_c_contiguous(shape: tuple[int, ...], strides: tuple[int, ...] | None) -> bool:
+    """NumPy's C_CONTIGUOUS flag (length-1 axes' strides do not matter)."""
+    if strides is None:
+        return False
+    if 0 in shape:
+        return True
+    expected = 1
+    for d, s in zip(reversed(shape), reversed(strides), strict=True):
+        if d != 1 and s != expected:
+            return False
+        expected *= d
+    return True
+
+
 def slice_strides(strides: tuple[int, ...], triples: tuple) -> tuple[int, ...]:
     return tuple(s * t[2] for s, t in zip(strides, triples, strict=True))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import string
 from typing import Any
 
 import numpy as np
@@ -202,20 +201,6 @@ implements(np.linalg.matmul)(lambda x1, x2, /: np.matmul(x1, x2))  # the matmul 
 # --- einsum -----------------------------------------------------------------------
 
 
-def rename_labels(subscripts: str, ndims: list[int]) -> str:
-    """The subscripts with the user's letters renamed, order kept, off the capital letters
-    the einsum row gives ellipsis dimensions (the last ones before 'Z')."""
-    lhs = subscripts.split("->")[0].split(",")
-    n_ell = max([nd - len(t.replace("...", "")) for t, nd in zip(lhs, ndims) if "..." in t],
-                default=0)
-    pool = string.ascii_uppercase[:26 - n_ell] + string.ascii_lowercase
-    used = sorted(set(c for c in subscripts if c.isalpha()))
-    if len(used) > len(pool):
-        return subscripts
-    table = dict(zip(used, pool))
-    return "".join(table.get(c, c) for c in subscripts)
-
-
 @implements(np.einsum)
 def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = None,
            order: str = "K", casting: str = "safe") -> Any:
@@ -235,8 +220,6 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     if dtype is not None:
         ts = [cast(t, np.dtype(dtype), casting) for t in ts]
     check_einsum(subscripts, ts)
-    if "..." in subscripts:
-        subscripts = rename_labels(subscripts, [t.ndim for t in ts])
     result = bind("einsum", ts, {"subscripts": subscripts})
     if out is None:
         return result

@@ -11,9 +11,9 @@ from tracejit import errors
 from tracejit.trace.api import implements, unsupported
 from tracejit.trace.mutation import assign, check_target
 from tracejit.trace.source import user_source
-from tracejit.trace.views import Step
 from tracejit.trace.tracer import Tracer, astype, bind, is_py_scalar, lift, weak_type
 from tracejit.trace.ufuncs import apply_ufunc
+from tracejit.trace.views import Step
 
 
 def promote(*operands: Any) -> np.dtype:

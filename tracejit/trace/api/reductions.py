@@ -33,6 +33,11 @@ def finish(result: Tracer, out: Any) -> Any:
     if out is None:
         return result
     target = out[0] if isinstance(out, tuple) else out
+    if lift(target).shape != result.shape:  # a reduction's out= must fit exactly
+        raise errors.TraceShapeError(
+            "reduction out=", f"output parameter has shape {lift(target).shape}, the "
+            f"result has shape {result.shape}", "give out= the result's shape "
+            "(keepdims=True keeps reduced axes as length 1)", user_source())
     assign(lift(target), result, "reduction out=")
     return target
 

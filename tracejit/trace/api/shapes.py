@@ -63,6 +63,10 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
 
 @implements(np.ravel)
 def ravel(a: Any, order: str = "C") -> Tracer:
+    a = lift(a)
+    if order == "C" and a.kind == "array" and not views.is_c_contiguous(a.shape, a._strides):
+        # NumPy's ravel copies unless C-contiguous, even where a reshape could view
+        return bind("reshape", [a], {"shape": (a.size,)}, kind="array")
     return reshape(a, -1, order)
 
 
@@ -268,7 +272,7 @@ def split_impl(ary: Any, indices_or_sections: Any, axis: int, even: bool, op: st
     axis = normalize_axis(axis, a.ndim)
     points = split_points(a.shape[axis], indices_or_sections, even, op)
     parts = []
-    for start, stop in zip(points[:-1], points[1:]):
+    for start, stop in zip(points[:-1], points[1:], strict=True):
         index = [slice(None)] * a.ndim
         index[axis] = slice(start, max(start, stop))
         parts.append(a[tuple(index)])
@@ -363,7 +367,7 @@ def tile(A: Any, reps: Any) -> Tracer:
     interleaved = tuple(x for r, d in zip(reps, a.shape, strict=True) for x in (1, d))
     tiled = tuple(x for r, d in zip(reps, a.shape, strict=True) for x in (r, d))
     b = broadcast_to(reshape(a, interleaved), tiled)
-    return bind("reshape", [b], {"shape": tuple(r * d for r, d in zip(reps, a.shape))},
+    return bind("reshape", [b], {"shape": tuple(r * d for r, d in zip(reps, a.shape, strict=True))},
                 kind="array")
 
 
