@@ -9,49 +9,13 @@ the tracing call and the cached path are exercised.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from support import array_leaves, assert_same
 
 from tracejit import jit
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def assert_same(actual, expected, path="result"):
-    """Same type, dtype, shape and value (NaN equal to NaN), recursively."""
-    assert type(actual) is type(expected), \
-        f"{path}: type {type(actual).__name__} != {type(expected).__name__}"
-    if isinstance(expected, np.ndarray):
-        assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
-        assert actual.shape == expected.shape, f"{path}: shape {actual.shape} != {expected.shape}"
-        np.testing.assert_array_equal(actual, expected, err_msg=path, strict=True)
-    elif isinstance(expected, np.generic):
-        assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
-        np.testing.assert_array_equal(actual, expected, err_msg=path)
-    elif isinstance(expected, (tuple, list)):
-        assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
-        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
-            assert_same(a, e, f"{path}[{i}]")
-    elif isinstance(expected, dict):
-        assert actual.keys() == expected.keys(), f"{path}: keys differ"
-        for k in expected:
-            assert_same(actual[k], expected[k], f"{path}[{k!r}]")
-    elif isinstance(expected, float) and math.isnan(expected):
-        assert math.isnan(actual), f"{path}: {actual} != nan"
-    else:
-        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
-
-
-def array_leaves(x):
-    if isinstance(x, np.ndarray):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [leaf for item in x for leaf in array_leaves(item)]
-    if isinstance(x, dict):
-        return [leaf for item in x.values() for leaf in array_leaves(item)]
-    return []
 
 
 def bases(a: np.ndarray) -> list[np.ndarray]:

@@ -10,29 +10,13 @@ cached one.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
+import cases
 import numpy as np
 import pytest
 
 import tracejit
-
-
-def load_cases():
-    name = "opcases"  # not "tracejit...": tracejit would treat it as library code
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "cases.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = load_cases()
 
 PARAMS = [pytest.param(c, a, id=f"{c.name}-{a.id}", marks=c.marks)
           for c in cases.CASES for a in c.all_args()]

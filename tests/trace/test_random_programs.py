@@ -33,6 +33,7 @@ import numpy as np
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from support import array_leaves, assert_same
 
 from tracejit import jit
 
@@ -716,42 +717,6 @@ def programs(draw) -> Program:
 # --- comparison ---------------------------------------------------------------------
 
 
-def assert_same(actual, expected, path: str) -> None:
-    assert type(actual) is type(expected), \
-        f"{path}: type {type(actual).__name__} != {type(expected).__name__}"
-    if isinstance(expected, (np.ndarray, np.generic)):
-        assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
-        assert np.shape(actual) == np.shape(expected), \
-            f"{path}: shape {np.shape(actual)} != {np.shape(expected)}"
-        if expected.dtype in (np.float32, np.complex64):
-            np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=0, equal_nan=True,
-                                       err_msg=path)
-        else:
-            np.testing.assert_array_equal(actual, expected, err_msg=path)
-    elif isinstance(expected, (tuple, list)):
-        assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
-        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
-            assert_same(a, e, f"{path}[{i}]")
-    elif isinstance(expected, dict):
-        assert list(actual) == list(expected), f"{path}: keys differ"
-        for key in expected:
-            assert_same(actual[key], expected[key], f"{path}[{key!r}]")
-    elif isinstance(expected, float) and math.isnan(expected):
-        assert math.isnan(actual), f"{path}: {actual!r} != nan"
-    else:
-        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
-
-
-def array_leaves(x) -> list:
-    if isinstance(x, np.ndarray):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [leaf for item in x for leaf in array_leaves(item)]
-    if isinstance(x, dict):
-        return [leaf for item in x.values() for leaf in array_leaves(item)]
-    return []
-
-
 def builtin_base(exc: BaseException) -> type:
     """The first built-in exception class NumPy's exception derives from."""
     return next(c for c in type(exc).__mro__ if c.__module__ == "builtins")
@@ -792,9 +757,9 @@ def check_program(program: Program) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             got = jf(*args_jit)
-        assert_same(got, expected, f"{call}: result")
+        assert_same(got, expected, f"{call}: result", rtol32=1e-6)
         for name, a, e in zip(program.params, args_jit, args_np, strict=False):
-            assert_same(a, e, f"{call}: argument {name} afterwards")
+            assert_same(a, e, f"{call}: argument {name} afterwards", rtol32=1e-6)
         leaves_np, leaves_jit = array_leaves(expected), array_leaves(got)
         for i, (rn, rj) in enumerate(zip(leaves_np, leaves_jit, strict=False)):
             for name, an, aj in zip(program.params, args_np, args_jit, strict=False):

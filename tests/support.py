@@ -1,0 +1,46 @@
+"""Comparisons the test suites share: jit's results against NumPy's."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def assert_same(actual, expected, path: str = "result", rtol32: float = 0.0) -> None:
+    """Same type, dtype, shape and value (NaN equal to NaN), recursively through tuples,
+    lists and dicts. `rtol32` relaxes float32/complex64 values."""
+    assert type(actual) is type(expected), \
+        f"{path}: type {type(actual).__name__} != {type(expected).__name__}"
+    if isinstance(expected, (np.ndarray, np.generic)):
+        assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
+        assert np.shape(actual) == np.shape(expected), \
+            f"{path}: shape {np.shape(actual)} != {np.shape(expected)}"
+        if rtol32 and expected.dtype in (np.float32, np.complex64):
+            np.testing.assert_allclose(actual, expected, rtol=rtol32, atol=0, equal_nan=True,
+                                       err_msg=path)
+        else:
+            np.testing.assert_array_equal(actual, expected, err_msg=path)
+    elif isinstance(expected, (tuple, list)):
+        assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_same(a, e, f"{path}[{i}]", rtol32)
+    elif isinstance(expected, dict):
+        assert list(actual) == list(expected), f"{path}: keys differ"
+        for key in expected:
+            assert_same(actual[key], expected[key], f"{path}[{key!r}]", rtol32)
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(actual), f"{path}: {actual!r} != nan"
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
+def array_leaves(x) -> list:
+    """The ndarrays in a result, in order, through tuples, lists and dicts."""
+    if isinstance(x, np.ndarray):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [leaf for item in x for leaf in array_leaves(item)]
+    if isinstance(x, dict):
+        return [leaf for item in x.values() for leaf in array_leaves(item)]
+    return []
