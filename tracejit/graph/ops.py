@@ -48,10 +48,6 @@ def register(op: Op) -> Op:
     return op
 
 
-def get_op(name: str) -> Op:
-    return OPS[name]
-
-
 def run_impl(op: Op, arrays: list[Any], params: dict[str, Any]) -> list[np.ndarray]:
     """Call an op's NumPy implementation and always return a list of outputs."""
     out = op.impl(*arrays, **params)

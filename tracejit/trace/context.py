@@ -103,10 +103,8 @@ class TraceContext:
                 deps.add(v)
             else:
                 stack.extend(eqn.inputs)
-        return {v for v in deps if v in self.inputs_set()}
-
-    def inputs_set(self) -> set[Var]:
-        return set(self.inputs)
+        inputs = set(self.inputs)
+        return {v for v in deps if v in inputs}
 
     def graph(self, outputs: list[Var]) -> Graph:
         return Graph(tuple(self.inputs), tuple(self.eqns), tuple(outputs), self.name)

@@ -13,9 +13,9 @@ from tracejit import tree
 from tracejit.graph.ir import Graph, Var
 from tracejit.rewrite import eliminate_dead_code
 from tracejit.trace import api, views
-from tracejit.trace.capture import capture, shadow_function
+from tracejit.trace.capture import shadow_function
 from tracejit.trace.context import Buffer, External, TraceContext, tracing
-from tracejit.trace.tracer import PY_SCALARS, Tracer, check_array_dtype
+from tracejit.trace.tracer import Tracer, check_array_dtype
 
 api.load()
 
@@ -155,10 +155,3 @@ def output_specs(ctx: TraceContext, out_leaves: list[Any]) -> tuple[list[tuple],
             pos, copy = output_of(buf)
             specs.append(("var", pos, leaf.kind, copy))
     return specs, out_vars
-
-
-def is_traced_scalar(x: Any) -> bool:
-    return isinstance(x, (float, complex)) and not isinstance(x, bool)
-
-
-__all__ = ["PY_SCALARS", "Static", "Traced", "capture", "is_traced_scalar", "trace"]
