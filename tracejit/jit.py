@@ -122,13 +122,15 @@ class Jitted:
         key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                               for i, x in enumerate(leaves)))
         entry = self._cache.get(key)
-        if entry is None or not self.captures_match(entry):
+        captured = fetch_captures(entry)
+        if entry is None or (captured and capture_keys(captured) != entry.capture_keys):
             entry = self.compile(key, treedef, leaves)
+            captured = fetch_captures(entry)
         else:
             self.info.hits += 1
-        if entry.traced.writebacks and self.overlapping(entry, leaves):
+        if entry.traced.writebacks and self.overlapping(entry, leaves, captured):
             return self.fn(*args, **kwargs)
-        return self.execute(entry, leaves)
+        return self.execute(entry, leaves, captured)
 
     def inline(self, args: tuple, kwargs: dict) -> Any:
         """Called while tracing another function: trace straight through."""
@@ -136,14 +138,8 @@ class Jitted:
 
         return shadow_function(current(), self.fn)(*args, **kwargs)
 
-    def captures_match(self, entry: Entry) -> bool:
-        if not entry.traced.captures:
-            return True
-        return capture_keys(entry.traced) == entry.capture_keys
-
-    def execute(self, entry: Entry, leaves: list[Any]) -> Any:
+    def execute(self, entry: Entry, leaves: list[Any], captured: list[Any]) -> Any:
         traced = entry.traced
-        captured = [ext.accessor() for ext in traced.captures]
         inputs = [input_value(leaves[i]) for i in traced.arg_leaves] + captured
         results = entry.run(*inputs)
         # Outputs first: a returned copy of an argument's old value must not see the
@@ -161,12 +157,12 @@ class Jitted:
                 outs[i] = view_value(spec, leaves, captured)
         return tree.unflatten(traced.out_tree, outs)
 
-    def overlapping(self, entry: Entry, leaves: list[Any]) -> bool:
+    def overlapping(self, entry: Entry, leaves: list[Any], captured: list[Any]) -> bool:
         """Distinct argument or captured arrays sharing memory, in a function that
         writes arrays: the trace treats them as independent, NumPy would not."""
         traced = entry.traced
         arrays = [leaves[i] for i in traced.arg_leaves if isinstance(leaves[i], np.ndarray)]
-        arrays += [ext.accessor() for ext in traced.captures]
+        arrays += captured
         for i, a in enumerate(arrays):
             for b in arrays[i + 1:]:
                 if a is not b and shares_memory(a, b):
@@ -200,7 +196,8 @@ class Jitted:
                 key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                                       for i, x in enumerate(leaves)))
         run = compile_graph(traced.graph, self.backend)
-        entry = Entry(traced, run, capture_keys(traced), time.perf_counter() - start)
+        entry = Entry(traced, run, capture_keys([e.accessor() for e in traced.captures]),
+                      time.perf_counter() - start)
         self._cache[key] = entry
         self.info.size = len(self._cache)
         log.debug("traced %s: %d equations in %.1f ms", self.fn.__name__,
@@ -263,10 +260,15 @@ class RecompilationWarning(UserWarning):
     """A jitted function keeps being retraced for new static argument values."""
 
 
-def capture_keys(traced: Traced) -> tuple:
+def fetch_captures(entry: Entry | None) -> list[Any]:
+    """The captured arrays' current objects (read once per call)."""
+    return [ext.accessor() for ext in entry.traced.captures] if entry else []
+
+
+def capture_keys(captured: list[Any]) -> tuple:
+    """What a trace assumed of its captured arrays; a change means retrace."""
     keys = []
-    for ext in traced.captures:
-        value = ext.accessor()
+    for value in captured:
         if not isinstance(value, np.ndarray):
             return (None,)
         keys.append((value.shape, value.dtype, value.flags.writeable, layout(value)))

@@ -234,11 +234,11 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
                 f"shape {value.shape} into a single element)",
                 "assign a scalar, or index with x[i, j, ...] to assign into a 0-d view",
                 user_source())
-        return assign(basic_view(t, items), value, "x[...] = value", setitem=True)
+        return assign(basic_view(t, items), value, "x[...] = value", mode="setitem")
     spec, arrays = gather_spec(t, items)
     (region,) = t._ctx.record("gather", [t.sym] + [a.sym for a in arrays], {"spec": spec})
     update = conform(lift_value(value, t.dtype), region.shape, t.dtype,
-                     "x[index_array] = value", setitem="advanced")
+                     "x[index_array] = value", mode="advanced")
     for check in deferred:
         check_constant_index(*check)
     (new,) = t._ctx.record("scatter", [t.sym, update.sym] + [a.sym for a in arrays],

@@ -32,17 +32,19 @@ def check_target(target: Tracer, operation: str) -> None:
 
 
 def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: str,
-            setitem: bool | str = False) -> Tracer:
-    """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`. For
-    setitem and copyto, NumPy first drops leading length-1 axes the target lacks."""
+            mode: str = "broadcast") -> Tracer:
+    """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`. `mode` is
+    "broadcast" (ufunc out=), "setitem" (setitem and copyto: NumPy first drops leading
+    length-1 axes the target lacks) or "advanced" (index-array setitem: also an empty
+    value with extra leading axes fills an empty target)."""
     extra = value.ndim - len(shape)
-    if setitem and extra > 0 and all(d == 1 for d in value.shape[:extra]):
+    if mode != "broadcast" and extra > 0 and all(d == 1 for d in value.shape[:extra]):
         value = bind("reshape", [value], {"shape": value.shape[extra:]})
     try:
         ok = broadcast_shapes(value.shape, shape) == tuple(shape)
     except ValueError:
         ok = False
-    if not ok and setitem == "advanced" and value.size == 0 and extra > 0 and \
+    if not ok and mode == "advanced" and value.size == 0 and extra > 0 and \
             broadcast_shapes(value.shape[extra:], shape) == tuple(shape):
         # NumPy's index-array assignment ignores extra leading axes of an empty value
         return create("full", {"shape": tuple(shape), "fill_value": 0, "dtype": dtype})
@@ -66,11 +68,11 @@ def lift_value(value: object, dtype: np.dtype) -> Tracer:
 
 
 def assign(target: Tracer, value: object, operation: str = "assignment",
-           setitem: bool = False) -> None:
+           mode: str = "broadcast") -> None:
     """target[...] = value, through however many views target is of its buffer."""
     check_target(target, operation)
     new = conform(lift_value(value, target.dtype), target.shape, target.dtype, operation,
-                  setitem).sym
+                  mode).sym
     write_var(target, new)
 
 

@@ -130,7 +130,7 @@ def copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) ->
             user_source())
     if where is not True:
         src_t = np.where(where, src_t, target)
-    assign(target, src_t, "np.copyto", setitem=True)
+    assign(target, src_t, "np.copyto", mode="setitem")
 
 
 @implements(np.shape)
