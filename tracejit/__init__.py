@@ -9,8 +9,9 @@
 
 from tracejit import errors
 from tracejit.config import config
-from tracejit.jit import CacheInfo, Jitted, RecompilationWarning, jit
+from tracejit.jit import CacheInfo, Jitted, RecompilationWarning, jit, show_source
 
 __version__ = "0.1.0"
 
-__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "config", "errors", "jit"]
+__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "config", "errors", "jit",
+           "show_source"]

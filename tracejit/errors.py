@@ -73,3 +73,7 @@ class TraceIndexError(TracejitError, IndexError):
 
 class TraceAxisError(TraceShapeError, IndexError):
     """An axis out of range: like NumPy's AxisError, both a ValueError and an IndexError."""
+
+
+class BackendFallbackWarning(RuntimeWarning):
+    """A compiled backend could not compile a graph; it runs on the NumPy interpreter."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from tracejit import errors, tree
 from tracejit.config import config
+from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
 from tracejit.emit import compile_graph
 from tracejit.trace.context import Respecialize, current
 from tracejit.trace.driver import Static, Traced, trace
@@ -42,6 +43,8 @@ class Entry:
     run: Callable[..., list[Any]]
     capture_keys: tuple = ()
     trace_seconds: float = 0.0
+    #: the backend returns new arrays (or the input objects themselves), never views
+    fresh: bool = False
 
 
 def layout(a: np.ndarray) -> str:
@@ -87,6 +90,7 @@ class Jitted:
         self._static_seen: dict[int, set] = {}
         self._warned: set[int] = set()
         self._warned_overlap = False
+        self._fast: FastPath | None = None
         self.info = CacheInfo()
         functools.update_wrapper(self, fn)
 
@@ -115,8 +119,29 @@ class Jitted:
         return values
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = self._fast
+        if fast is not None and not kwargs:
+            out = fast.call(*args)
+            if out is not MISS:
+                self.info.hits += 1
+                return out
+        return self.call_general(args, kwargs)
+
+    def call_general(self, args: tuple, kwargs: dict) -> Any:
+        """The general path: canonical key, lookup or compile, run, write back."""
         if current() is not None:
             return self.inline(args, kwargs)
+        entry, leaves, captured = self.entry_for(args, kwargs)
+        if entry.traced.writebacks and self.overlapping(entry, leaves, captured):
+            return self.fn(*args, **kwargs)
+        out = self.execute(entry, leaves, captured)
+        if not kwargs:
+            self.remember_fast(args, entry)
+        return out
+
+    def entry_for(self, args: tuple, kwargs: dict) -> tuple[Entry, list[Any], list[Any]]:
+        """The cache entry for these arguments (tracing and compiling on a miss), the
+        argument leaves, and the captured arrays' current values."""
         values = self.canonical(args, kwargs)
         leaves, treedef = tree.flatten(values)
         key = (treedef, tuple(leaf_key(x, self._static_floats, i)
@@ -128,9 +153,28 @@ class Jitted:
             captured = fetch_captures(entry)
         else:
             self.info.hits += 1
-        if entry.traced.writebacks and self.overlapping(entry, leaves, captured):
-            return self.fn(*args, **kwargs)
-        return self.execute(entry, leaves, captured)
+        return entry, leaves, captured
+
+    def remember_fast(self, args: tuple, entry: Entry) -> None:
+        """Let calls like this one take the fast path (see `tracejit.fastcall`)."""
+        run = getattr(entry.run, "entry_point", None)
+        traced = entry.traced
+        if run is None or traced.captures or traced.writebacks or not entry.fresh:
+            return
+        if list(traced.arg_leaves) != [i for i, a in enumerate(args)
+                                       if i not in self.static_positions
+                                       and type(a) not in (int, bool)
+                                       and i not in self._static_floats]:
+            return
+        ok, post = result_builder(traced, traced.graph.outputs)
+        if not ok:
+            return
+        kinds = position_kinds(args, self.static_positions | self._static_floats)
+        if kinds is None:
+            return
+        if self._fast is None or self._fast.kinds != kinds:
+            self._fast = FastPath(kinds)
+        self._fast.add(args, run, entry.run.extra, post)
 
     def inline(self, args: tuple, kwargs: dict) -> Any:
         """Called while tracing another function: trace straight through."""
@@ -145,10 +189,11 @@ class Jitted:
         # Outputs first: a returned copy of an argument's old value must not see the
         # write-back. Views of arguments are rebuilt after it, as NumPy's would see it.
         realized: dict[int, Any] = {}
-        outs = [None if spec[0] == "view" else output_value(spec, results, realized)
+        fresh = entry.fresh
+        outs = [None if spec[0] == "view" else output_value(spec, results, realized, fresh)
                 for spec in traced.out_specs]
         if traced.writebacks:
-            news = [fresh_value(results[pos], inputs) for _, pos in traced.writebacks]
+            news = [fresh_value(results[pos], inputs, fresh) for _, pos in traced.writebacks]
             for ((kind, where), _), new in zip(traced.writebacks, news, strict=True):
                 target = leaves[where] if kind == "arg" else captured[where]
                 np.copyto(target, new, casting="unsafe")
@@ -197,7 +242,7 @@ class Jitted:
                                       for i, x in enumerate(leaves)))
         run = compile_graph(traced.graph, self.backend)
         entry = Entry(traced, run, capture_keys([e.accessor() for e in traced.captures]),
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, getattr(run, "fresh_outputs", False))
         self._cache[key] = entry
         self.info.size = len(self._cache)
         log.debug("traced %s: %d equations in %.1f ms", self.fn.__name__,
@@ -246,6 +291,7 @@ class Jitted:
 
     def cache_clear(self) -> None:
         self._cache.clear()
+        self._fast = None
         self.info = CacheInfo()
 
     def graph(self, *args: Any, **kwargs: Any):
@@ -254,6 +300,20 @@ class Jitted:
         leaves, treedef = tree.flatten(values)
         return trace(self.fn, treedef, self.with_static_floats(leaves), self.call,
                                self.names).graph
+
+
+def show_source(f: Jitted, *args: Any, **kwargs: Any) -> str:
+    """The generated source `f` runs for these arguments (traced and compiled if it has
+    not been called with arguments like them yet; nothing is run)."""
+    if not isinstance(f, Jitted):
+        raise TypeError(f"show_source takes a jitted function (tracejit.jit(fn)), got "
+                        f"{type(f).__name__}")
+    entry, _, _ = f.entry_for(args, kwargs)
+    source = getattr(entry.run, "source", None)
+    if source is None:
+        raise ValueError(f"{f.fn.__name__} runs on the NumPy interpreter (backend="
+                         f"{f.backend!r}), which generates no source; use backend='numba'")
+    return source
 
 
 class RecompilationWarning(UserWarning):
@@ -293,16 +353,17 @@ def shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
         return True
 
 
-def fresh_value(value: Any, inputs: list[Any]) -> Any:
+def fresh_value(value: Any, inputs: list[Any], fresh: bool) -> Any:
     """`value` as an array owning its memory, unless it is safe to read after writes
     into the input arrays (it is neither an input nor a view of anything)."""
-    if isinstance(value, np.ndarray) and (value.base is not None
+    if isinstance(value, np.ndarray) and ((value.base is not None and not fresh)
                                           or any(value is x for x in inputs)):
         return value.copy()
     return value
 
 
-def output_value(spec: tuple, results: list[Any], realized: dict[int, Any]) -> Any:
+def output_value(spec: tuple, results: list[Any], realized: dict[int, Any],
+                 fresh: bool) -> Any:
     """An output leaf from the graph's results. Arrays are realized once per buffer
     (`realized`), so returning `y, y[1:]` gives a view of the returned `y`, as NumPy."""
     tag = spec[0]
@@ -310,7 +371,7 @@ def output_value(spec: tuple, results: list[Any], realized: dict[int, Any]) -> A
         return spec[1]
     if tag == "subview":
         _, pos, steps, _, copy = spec
-        value = realize(pos, results, realized, copy)
+        value = realize(pos, results, realized, copy, fresh)
         for step in steps:
             value = Step.apply_numpy(step, value)
         return value
@@ -319,14 +380,15 @@ def output_value(spec: tuple, results: list[Any], realized: dict[int, Any]) -> A
         return results[pos].item()
     if kind == "scalar":
         return np.asarray(results[pos])[()]
-    return realize(pos, results, realized, copy)
+    return realize(pos, results, realized, copy, fresh)
 
 
-def realize(pos: int, results: list[Any], realized: dict[int, Any], copy: bool) -> Any:
+def realize(pos: int, results: list[Any], realized: dict[int, Any], copy: bool,
+            fresh: bool) -> Any:
     value = realized.get(pos)
     if value is None:
         value = results[pos]
-        if copy or not isinstance(value, np.ndarray) or value.base is not None \
+        if copy or not isinstance(value, np.ndarray) or (value.base is not None and not fresh) \
                 or not value.flags.writeable:
             value = np.array(value, copy=True)
         realized[pos] = value
@@ -370,4 +432,4 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
     return wrap if fn is None else wrap(fn)
 
 
-__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "errors", "jit"]
+__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "errors", "jit", "show_source"]

@@ -6,12 +6,17 @@ from typing import Any, Callable
 
 from tracejit.graph.ir import Graph
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "numba")
 
 
 def compile_graph(graph: Graph, backend: str) -> Callable[..., list[Any]]:
-    if backend in ("numpy", "auto"):
+    """`backend` "auto" is Numba on the CPU."""
+    if backend == "numpy":
         from tracejit.emit import numpy as numpy_backend
 
         return numpy_backend.compile_graph(graph)
+    if backend in ("numba", "auto"):
+        from tracejit.emit import numba as numba_backend
+
+        return numba_backend.compile_graph(graph)
     raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)} or 'auto'")

@@ -1,0 +1,167 @@
+"""Library calls in the Numba backend: equations that run on whole arrays.
+
+Native rules cover what Numba does well (BLAS `np.dot`, reshape, concatenate, cumulative
+sums, ahead-of-time constants). Every other op runs its NumPy reference implementation
+in object mode (`numba.objmode`): correct for every op in the table and every dtype, at
+the cost of a trip through the interpreter (a few microseconds) per call. `OBJECT_MODE`
+in the op-table completeness test lists which ops take that path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from tracejit.emit.numba import scalars
+from tracejit.graph.ir import Eqn, Var
+from tracejit.graph.ops import OPS, run_impl
+
+if TYPE_CHECKING:
+    from tracejit.emit.numba.writer import Writer
+    from tracejit.rewrite.fusion import Plan
+
+#: ops computed once, at trace time, and passed in as arguments
+AHEAD_OF_TIME = frozenset({"constant", "arange", "linspace", "eye", "full"})
+BLAS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64),
+        np.dtype(np.complex128))
+
+
+def emit_call(w: Writer, eqn: Eqn) -> None:
+    rule = NATIVE.get(eqn.op)
+    if rule is not None and rule(w, eqn, check=True):
+        rule(w, eqn, check=False)
+    else:
+        object_mode(w, eqn)
+
+
+def may_alias(plan: Plan, v: Var) -> bool:
+    """Whether output `v` can share memory with an argument or a cached constant."""
+    for eqn in plan.graph.eqns:
+        if v in eqn.outputs:
+            return eqn.op in AHEAD_OF_TIME or eqn.op == "reshape"
+    return False
+
+
+def ahead_of_time(w: Writer, eqn: Eqn, check: bool) -> bool:
+    if not check:
+        (value,) = run_impl(OPS[eqn.op], [], eqn.params)
+        w.constant_arg(eqn.outputs[0], value)
+    return True
+
+
+def reshape(w: Writer, eqn: Eqn, check: bool) -> bool:
+    (x,), (y,) = eqn.inputs, eqn.outputs
+    if check:
+        return x.ndim > 0 and y.ndim > 0
+    w.emit(f"{w.name(y)} = np.ascontiguousarray({w.name(x)}).reshape({w.shape_tuple(y.shape)})")
+    return True
+
+
+def matmul(w: Writer, eqn: Eqn, check: bool) -> bool:
+    (a, b), (y,) = eqn.inputs, eqn.outputs
+    if check:
+        return (a.ndim <= 2 and b.ndim <= 2 and a.dtype == b.dtype == y.dtype
+                and y.dtype in BLAS and a.size > 0 and b.size > 0)
+    w.emit(f"{w.name(y)} = np.dot({w.name(a)}, {w.name(b)})")
+    return True
+
+
+def concatenate(w: Writer, eqn: Eqn, check: bool) -> bool:
+    y = eqn.outputs[0]
+    if check:
+        return all(scalars.numba_dtype_ok(v.dtype) for v in eqn.inputs + eqn.outputs)
+    axis = eqn.params["axis"] % y.ndim
+    w.emit(f"{w.name(y)} = np.empty({w.shape_tuple(y.shape)}, dtype={scalars.cast(y.dtype)})")
+    start = 0
+    for x in eqn.inputs:
+        stop = start + x.shape[axis]
+        lo, hi = w.dim(start), w.dim(stop)
+        where = ", ".join(f"{lo}:{hi}" if k == axis else ":" for k in range(y.ndim))
+        w.emit(f"{w.name(y)}[{where}] = {w.name(x)}")
+        start = stop
+    return True
+
+
+def cumulative(w: Writer, eqn: Eqn, check: bool) -> bool:
+    """cumsum/cumprod (and add/multiply.accumulate) as a loop with the axis innermost."""
+    (x,), (y,) = eqn.inputs, eqn.outputs
+    kind = {"cumsum": "sum", "cumprod": "prod"}.get(eqn.op) or {
+        "add": "sum", "multiply": "prod"}.get(eqn.params.get("ufunc", ""))
+    if check:
+        return (kind is not None and x.ndim > 0 and scalars.numba_dtype_ok(x.dtype)
+                and scalars.numba_dtype_ok(y.dtype))
+    axis = eqn.params["axis"] % x.ndim
+    fold = Eqn(kind, (x,), (Var((), y.dtype),), {"axes": (axis,), "keepdims": False})
+    w.emit(f"{w.name(y)} = np.empty({w.shape_tuple(y.shape)}, dtype={scalars.cast(y.dtype)})")
+    extents = [w.dim(n) for n in x.shape]
+    outer = [k for k in range(x.ndim) if k != axis]
+    depth = w.open_loops(outer, extents, True)
+    acc = w.temp("acc")
+    w.emit(f"{acc} = {scalars.fold_init(fold)}")
+    w.emit(f"for i{axis} in range({extents[axis]}):")
+    at = ", ".join(f"i{k}" for k in range(x.ndim))
+    value = scalars.fold_value(fold, f"{w.name(x)}[{at}]", x.dtype)
+    w.emit(f"    {acc} = {scalars.fold_combine(fold, acc, value)}")
+    w.emit(f"    {w.name(y)}[{at}] = {acc}")
+    w.indent -= depth
+    return True
+
+
+NATIVE: dict[str, Callable[..., bool]] = {
+    **{op: ahead_of_time for op in AHEAD_OF_TIME},
+    "reshape": reshape, "matmul": matmul, "concatenate": concatenate,
+    "cumsum": cumulative, "cumprod": cumulative, "accumulate": cumulative,
+}
+
+
+# --- object mode ----------------------------------------------------------------------
+
+
+def numba_type(v: Var) -> str:
+    scalar = "numba.types.boolean" if v.dtype == np.bool_ else f"numba.types.{v.dtype.name}"
+    return f'numba.types.Array({scalar}, {v.ndim}, "C")' if v.ndim else scalar
+
+
+def object_mode(w: Writer, eqn: Eqn) -> None:
+    """Run the op's NumPy implementation through `numba.objmode`."""
+    hook = f"K{len(w.hooks)}"
+    w.hooks[hook] = eqn
+    digest = hashlib.sha256(repr(sorted(eqn.params.items(), key=str)).encode()).hexdigest()[:12]
+    w.globals.append(f"{hook} = None  # np {eqn.op} in object mode, params {digest}; "
+                     "set by the loader")
+    types = []
+    for k, v in enumerate(eqn.outputs):
+        if v in w.live:  # Numba refuses annotations of values not used afterwards
+            w.globals.append(f"{hook}_T{k} = {numba_type(v)}")
+            types.append(f"{w.name(v)}={hook}_T{k}")
+    outs = ", ".join(w.name(v) if v in w.live else "_" for v in eqn.outputs)
+    w.emit(f"with numba.objmode({', '.join(types)}):")
+    w.emit(f"    {outs}{',' if len(eqn.outputs) == 1 else ''} = "
+           f"{hook}({', '.join(w.name(v) for v in eqn.inputs)})")
+
+
+def make_hook(eqn: Eqn) -> Callable[..., tuple]:
+    """The Python function an object-mode block calls for `eqn`: NumPy's result, as fresh
+    C-contiguous arrays (or scalars, for 0-d outputs) of exactly the graph's dtypes."""
+    op = OPS[eqn.op]
+    in_dtypes = [v.dtype for v in eqn.inputs]
+    outs = eqn.outputs
+
+    def hook(*args: Any) -> tuple:
+        arrays = [np.asarray(a, dtype=dt) for a, dt in zip(args, in_dtypes, strict=True)]
+        results = run_impl(op, arrays, eqn.params)
+        values = []
+        for r, v in zip(results, outs, strict=True):
+            r = np.asarray(r, dtype=v.dtype)
+            if v.ndim == 0:
+                values.append(r[()])
+            elif r.flags.c_contiguous and r.base is None and not any(r is a for a in arrays):
+                values.append(r)
+            else:
+                values.append(np.array(r, order="C", copy=True))
+        return tuple(values)
+
+    hook.__name__ = f"{eqn.op}_hook"
+    return hook

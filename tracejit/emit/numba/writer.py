@@ -1,0 +1,278 @@
+"""Writes a fusion plan as the source of one Python module with one Numba entry function.
+
+The text is meant to be read: one statement per line, variables named as in the printed
+graph (`a`, `b`, ...), per-iteration temporaries `t0, t1, ...`, loop indices `i0, i1,
+...` named by the axis they run over, and a comment per kernel naming the equation and
+the user's line it came from.
+
+Sizes are run-time values: every extent and offset the plan needs is a slot of the
+`dims` argument (`d0 = dims[0]`, ...), so a new shape with the same structure produces
+the same text, hence the same compiled code. Steps, axes and dtypes are structure and
+appear as literals.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+from typing import Any
+
+import numpy as np
+
+from tracejit.emit.numba import calls, scalars
+from tracejit.graph.ir import Eqn, Graph, Var, type_str
+from tracejit.graph.printing import var_names
+from tracejit.rewrite.fusion import Apply, IndexMap, Loop, Part, Plan, Read
+
+RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS"})
+#: a folded full reduction splits its outer axis into at most this many parallel chunks
+CHUNKS = 64
+
+
+class Writer:
+    def __init__(self, plan: Plan, parallel: bool) -> None:
+        self.plan = plan
+        self.graph: Graph = plan.graph
+        self.parallel = parallel
+        self.names: dict[Var, str] = {}
+        fresh = var_names()
+        for v in self.graph.inputs + tuple(o for e in self.graph.eqns for o in e.outputs):
+            if v not in self.names:
+                name = next(fresh)
+                self.names[v] = name + "_" if keyword.iskeyword(name) or name in RESERVED \
+                    else name
+        self.producer = {v: e for e in self.graph.eqns for v in e.outputs}
+        self.live = {v for e in self.graph.eqns for v in e.inputs} | set(self.graph.outputs)
+        self.dims: list[int] = []
+        self.consts: list[np.ndarray] = []
+        self.const_names: list[str] = []
+        self.globals: list[str] = []  # module-level definitions (objmode types, callables)
+        self.hooks: dict[str, Eqn] = {}  # objmode callables the loader must provide
+        self.lines: list[str] = []
+        self.indent = 1
+        self.temps = 0
+
+    # --- small helpers ------------------------------------------------------------
+
+    def name(self, v: Var) -> str:
+        return self.names[v]
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def dim(self, value: int) -> str:
+        """A run-time integer: the next slot of `dims`."""
+        self.dims.append(int(value))
+        return f"d{len(self.dims) - 1}"
+
+    def shape_tuple(self, shape: tuple[int, ...]) -> str:
+        parts = [self.dim(n) for n in shape]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def temp(self, prefix: str = "t") -> str:
+        self.temps += 1
+        return f"{prefix}{self.temps - 1}"
+
+    def index(self, m: IndexMap) -> str:
+        parts = []
+        for axis, step, offset in m:
+            if axis is None:
+                parts.append(self.dim(offset) if offset else "0")
+                continue
+            term = f"i{axis}" if abs(step) == 1 else f"{abs(step)} * i{axis}"
+            if offset == 0 and step >= 0:
+                parts.append(term)
+            else:
+                sign = "+" if step >= 0 else "-"
+                parts.append(f"np.uintp({self.dim(offset)} {sign} {term})")
+        return ", ".join(parts)
+
+    # --- the module -----------------------------------------------------------------
+
+    def source(self, header: list[str], njit_options: str) -> str:
+        self.body_lines()
+        fname = entry_name(self.graph.name)
+        params = [self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
+        dim_lines = [f"    d{k} = dims[{k}]" for k in range(len(self.dims))]
+        outs = ", ".join(self.name(v) for v in self.graph.outputs)
+        text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
+                "from tracejit.emit.numba.runtime import scalar_of", ""]
+        text += [f"CHUNKS = {CHUNKS}", *self.globals, ""]
+        text += ["", f"@numba.njit({njit_options})",
+                 f"def {fname}({', '.join(params)}):", *dim_lines, *self.lines,
+                 f"    return {outs}" if len(self.graph.outputs) == 1 else
+                 f"    return ({outs})", ""]
+        return "\n".join(text)
+
+    def body_lines(self) -> None:
+        for v in self.graph.inputs:
+            if v.ndim == 0:
+                self.emit(f"{self.name(v)} = scalar_of({self.name(v)})")
+        for kernel in self.plan.kernels:
+            if isinstance(kernel, Loop):
+                self.loop(kernel)
+            else:
+                self.comment(kernel.eqn, "library call")
+                calls.emit_call(self, kernel.eqn)
+        inputs = set(self.graph.inputs)
+        for v in self.graph.outputs:
+            # an output that is a view of something else becomes its own array
+            if v not in inputs and v.ndim and calls.may_alias(self.plan, v):
+                self.emit(f"{self.name(v)} = {self.name(v)}.copy()")
+
+    def comment(self, eqn: Eqn, what: str) -> None:
+        where = ""
+        if eqn.source is not None:
+            where = f"  ({os.path.basename(eqn.source.filename)}:{eqn.source.lineno})"
+        outs = ", ".join(f"{self.name(v)}:{type_str(v.shape, v.dtype)}" for v in eqn.outputs)
+        self.emit(f"# {outs} = {eqn.op}: {what}{where}")
+
+    # --- loops ----------------------------------------------------------------------
+
+    def loop(self, loop: Loop) -> None:
+        root = loop.reduce or loop.scatter or self.producer[next(iter(loop.stores))]
+        stored = ", ".join(self.name(v) for v in loop.stores)
+        what = {"map": f"fused loop storing {stored}", "reduce": "fused reduction",
+                "scatter": "fused slice update" + (" in place" if loop.in_place else "")}
+        self.comment(root, what[loop.kind] + f" over {list(loop.shape)}")
+        extents = [self.dim(n) for n in loop.shape]
+        if loop.kind == "reduce":
+            self.reduce_loop(loop, extents)
+        elif loop.kind == "scatter":
+            self.scatter_loop(loop, extents)
+        else:
+            self.map_loop(loop, extents)
+
+    def open_loops(self, axes: list[int], extents: list[str], parallel_first: bool) -> int:
+        for k, axis in enumerate(axes):
+            rng = "prange" if parallel_first and k == 0 and self.parallel else "range"
+            self.emit(f"for i{axis} in {rng}({extents[axis]}):")
+            self.indent += 1
+        return len(axes)
+
+    def body(self, loop: Loop) -> list[str]:
+        """Emit the per-iteration steps; returns each body position's value."""
+        refs: list[str] = []
+        for step in loop.body:
+            if isinstance(step, Read):
+                if step.var.ndim == 0:
+                    refs.append(self.name(step.var))
+                    continue
+                ref = self.temp()
+                self.emit(f"{ref} = {self.name(step.var)}[{self.index(step.index)}]")
+            elif isinstance(step, Part):
+                ref = self.temp()
+                self.emit(f"{ref} = {refs[step.source]}[{step.index}]")
+            elif not step.args:  # a constant: used in place
+                ref = scalars.scalar_expr(step.eqn, [])
+            else:
+                ref = self.temp()
+                expr = scalars.scalar_expr(step.eqn, [refs[a] for a in step.args])
+                self.emit(f"{ref} = {expr}")
+            refs.append(ref)
+        return refs
+
+    def allocate(self, v: Var) -> None:
+        if v.ndim:
+            self.emit(f"{self.name(v)} = np.empty({self.shape_tuple(v.shape)}, "
+                      f"dtype={scalars.cast(v.dtype)})")
+
+    def map_loop(self, loop: Loop, extents: list[str]) -> None:
+        for v in loop.stores:
+            self.allocate(v)
+        depth = self.open_loops(list(range(len(loop.shape))), extents, True)
+        refs = self.body(loop)
+        at = ", ".join(f"i{k}" for k in range(len(loop.shape)))
+        for v, pos in loop.stores.items():
+            target = f"{self.name(v)}[{at}]" if v.ndim else self.name(v)
+            self.emit(f"{target} = {refs[pos]}")
+        self.indent -= depth
+
+    def scatter_loop(self, loop: Loop, extents: list[str]) -> None:
+        eqn = loop.scatter
+        target, out = eqn.inputs[0], eqn.outputs[0]
+        if target.ndim == 0:
+            refs = self.body(loop)
+            self.emit(f"{self.name(out)} = {refs[loop.scatter_value]}")
+            return
+        copy = "" if loop.in_place else ".copy()"
+        self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
+        depth = self.open_loops(list(range(len(loop.shape))), extents, True)
+        refs = self.body(loop)
+        write = tuple((k, step, start) for k, (start, _, step)
+                      in enumerate(eqn.params["triples"]))
+        self.emit(f"{self.name(out)}[{self.index(write)}] = {refs[loop.scatter_value]}")
+        self.indent -= depth
+
+    def reduce_loop(self, loop: Loop, extents: list[str]) -> None:
+        eqn = loop.reduce
+        out = eqn.outputs[0]
+        axes = eqn.params["axes"]
+        kept = [k for k in range(len(loop.shape)) if k not in axes]
+        acc = self.temp("acc")
+        if not kept:
+            self.full_reduction(loop, extents, acc)
+            if out.ndim:
+                self.emit(f"{self.name(out)} = np.full({(1,) * out.ndim}, {acc})")
+            else:
+                self.emit(f"{self.name(out)} = {acc}")
+            return
+        self.allocate(out)
+        depth = self.open_loops(kept, extents, True)
+        self.emit(f"{acc} = {scalars.fold_init(eqn)}")
+        inner = self.open_loops(list(axes), extents, False)
+        self.fold_body(loop, acc)
+        self.indent -= inner
+        keepdims = eqn.params["keepdims"]
+        at = ", ".join("0" if k in axes else f"i{k}" for k in range(len(loop.shape))
+                       if keepdims or k not in axes)
+        self.emit(f"{self.name(out)}[{at}] = {acc}")
+        self.indent -= depth
+
+    def fold_body(self, loop: Loop, acc: str) -> None:
+        eqn = loop.reduce
+        refs = self.body(loop)
+        value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
+        self.emit(f"{acc} = {scalars.fold_combine(eqn, acc, value)}")
+
+    def full_reduction(self, loop: Loop, extents: list[str], acc: str) -> None:
+        eqn = loop.reduce
+        init = scalars.fold_init(eqn)
+        axes = list(range(len(loop.shape)))
+        if not (self.parallel and axes):
+            self.emit(f"{acc} = {init}")
+            depth = self.open_loops(axes, extents, False)
+            self.fold_body(loop, acc)
+            self.indent -= depth
+            return
+        n0, chunks, part, k = extents[0], self.temp("c"), self.temp("part"), self.temp("k")
+        self.emit(f"{chunks} = min({n0}, CHUNKS)")
+        self.emit(f"{part} = np.empty({chunks}, dtype={scalars.cast(eqn.outputs[0].dtype)})")
+        self.emit(f"for {k} in prange({chunks}):")
+        self.indent += 1
+        inner = acc + "_"
+        self.emit(f"{inner} = {init}")
+        self.emit(f"for i0 in range({k} * {n0} // {chunks}, ({k} + 1) * {n0} // {chunks}):")
+        self.indent += 1
+        depth = self.open_loops(axes[1:], extents, False)
+        self.fold_body(loop, inner)
+        self.indent -= depth + 1
+        self.emit(f"{part}[{k}] = {inner}")
+        self.indent -= 1
+        self.emit(f"{acc} = {init}")
+        self.emit(f"for {k} in range({chunks}):")
+        self.emit(f"    {acc} = {scalars.fold_combine(eqn, acc, f'{part}[{k}]')}")
+
+    # --- arguments and module-level values ------------------------------------------
+
+    def constant_arg(self, v: Var, value: Any) -> None:
+        """`v` is computed ahead of time and passed in as an argument."""
+        self.consts.append(np.ascontiguousarray(value) if np.ndim(value) else value)
+        self.const_names.append(self.name(v))
+
+
+def entry_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "f"
+    if cleaned[0].isdigit() or keyword.iskeyword(cleaned) or cleaned in RESERVED:
+        cleaned = "f_" + cleaned
+    return cleaned

@@ -1,0 +1,319 @@
+"""Fusion planning: which equations become one loop nest, and which stay library calls.
+
+Backend-neutral: a backend says which equations it can compute one element at a time
+(`inlinable`) and which reductions it can fold into a loop (`foldable`); the plan says,
+for each kernel, what is computed per iteration and what is read from memory.
+
+The rules, in the order they apply:
+
+* Elementwise ops and views (`slice`, `transpose`, `broadcast_to`, and reshapes that
+  only add or drop length-1 axes) are computed inside the loop of whatever consumes
+  them. A view costs nothing: it composes into the index map of the read (`IndexMap`),
+  so `x[1:] - x[:-1]` reads `x` twice at shifted indices and never copies.
+* A value is stored to memory (materialized) when it must exist as an array: a graph
+  output, an input of a library call, the target of a `set_slice`; or when inlining it
+  would compute it more than once per element: it has consumers in two loops or at two
+  index maps, or a consumer broadcasts it along an axis (`exp(a)[:, None] * b`).
+  Views and scalar constants are cheap enough to recompute anywhere.
+* A foldable reduction absorbs the chain that feeds it: `sum(f(x))` is one pass, with
+  the reduced value accumulated in a register.
+* `set_slice` becomes a loop over the slice that computes the update in place of the
+  copy-then-assign; it writes into its target's buffer directly when nothing else reads
+  that buffer afterwards.
+* Consecutive loops over the same shape merge into one, so two outputs of one chain are
+  computed in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+from tracejit.graph.ir import Eqn, Graph, Var
+
+VIEW_OPS = frozenset({"slice", "transpose", "broadcast_to", "reshape"})
+FOLDABLE = frozenset({"sum", "prod", "max", "min", "any", "all", "reduce"})
+
+#: per axis of the array read: (loop axis or None, step, offset); the element read at
+#: loop index i is ``offset + step * i[axis]`` (just ``offset`` when axis is None)
+IndexMap = tuple[tuple[Union[int, None], int, int], ...]
+
+
+def identity_map(ndim: int) -> IndexMap:
+    return tuple((k, 1, 0) for k in range(ndim))
+
+
+def is_unit_reshape(src: tuple[int, ...], dst: tuple[int, ...]) -> bool:
+    """Reshape that only inserts or removes length-1 axes."""
+    return [d for d in src if d != 1] == [d for d in dst if d != 1]
+
+
+def broadcast_map(src: tuple[int, ...], dst: tuple[int, ...], m: IndexMap) -> IndexMap:
+    """The map for reading an array of shape `src` broadcast to `dst` read through `m`."""
+    lead = len(dst) - len(src)
+    return tuple(m[lead + d] if n == dst[lead + d] else (None, 0, 0)
+                 for d, n in enumerate(src))
+
+
+def view_input_map(eqn: Eqn, m: IndexMap) -> IndexMap:
+    """The map for a view's input, given the map its output is read through."""
+    src = eqn.inputs[0].shape
+    dst = eqn.outputs[0].shape
+    if eqn.op == "slice":
+        out = []
+        for (start, _, step), (axis, s, off) in zip(eqn.params["triples"], m, strict=True):
+            out.append((axis, step * s, start + step * off) if axis is not None
+                       else (None, 0, start + step * off))
+        return tuple(out)
+    if eqn.op == "transpose":
+        out = [None] * len(src)
+        for k, a in enumerate(eqn.params["axes"]):
+            out[a] = m[k]
+        return tuple(out)
+    if eqn.op == "broadcast_to":
+        return broadcast_map(src, dst, m)
+    # unit reshape: match the non-1 axes in order
+    kept = iter(entry for entry, n in zip(m, dst, strict=True) if n != 1)
+    return tuple(next(kept) if n != 1 else (None, 0, 0) for n in src)
+
+
+def expands(m: IndexMap, loop_shape: tuple[int, ...]) -> bool:
+    """Whether reading through `m` visits an element more than once per pass."""
+    used = {axis for axis, _, _ in m if axis is not None}
+    return any(n > 1 and k not in used for k, n in enumerate(loop_shape))
+
+
+# --- the plan -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Read:
+    """Load `var` (a materialized array, or a scalar) at `index`."""
+
+    var: Var
+    index: IndexMap
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Compute `eqn` on values computed earlier in the same iteration (`args`, as
+    positions in the body)."""
+
+    eqn: Eqn
+    args: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Output `index` of the multi-output `Apply` at body position `source`."""
+
+    source: int
+    index: int
+
+
+Step = Union[Read, Apply, Part]
+
+
+@dataclass
+class Loop:
+    """One loop nest over `shape`. Per iteration, `body` computes values in order; the
+    loop stores some (`stores`: var → body position, identity index), folds one into a
+    reduction (`reduce`, whose input value is at `reduce_value`), or writes the update
+    of a `set_slice` (`scatter`, its update at `scatter_value`)."""
+
+    shape: tuple[int, ...]
+    body: list[Step] = field(default_factory=list)
+    stores: dict[Var, int] = field(default_factory=dict)
+    reduce: Eqn | None = None
+    reduce_value: int = -1
+    scatter: Eqn | None = None
+    scatter_value: int = -1
+    in_place: bool = False
+    memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return "reduce" if self.reduce else "scatter" if self.scatter else "map"
+
+
+@dataclass
+class Call:
+    """An equation run as a library call on whole arrays."""
+
+    eqn: Eqn
+
+
+Kernel = Union[Loop, Call]
+
+
+@dataclass
+class Plan:
+    graph: Graph
+    kernels: list[Kernel]
+    materialized: set[Var]
+
+
+def plan_fusion(graph: Graph, inlinable: Callable[[Eqn], bool],
+                foldable: Callable[[Eqn], bool]) -> Plan:
+    """Group `graph`'s equations into kernels (see the module docstring)."""
+    return Planner(graph, inlinable, foldable).run()
+
+
+class Planner:
+    def __init__(self, graph: Graph, inlinable: Callable[[Eqn], bool],
+                 foldable: Callable[[Eqn], bool]) -> None:
+        self.graph = graph
+        self.producer: dict[Var, Eqn] = {v: e for e in graph.eqns for v in e.outputs}
+        self.consumers: dict[Var, list[Eqn]] = {}
+        for e in graph.eqns:
+            for v in e.inputs:
+                self.consumers.setdefault(v, []).append(e)
+        self.kind: dict[Eqn, str] = {e: self.classify(e, inlinable, foldable)
+                                     for e in graph.eqns}
+
+    def classify(self, e: Eqn, inlinable: Callable, foldable: Callable) -> str:
+        if e.op in VIEW_OPS:
+            if e.op != "reshape" or is_unit_reshape(e.inputs[0].shape, e.outputs[0].shape):
+                return "view"
+            return "call"
+        if e.op == "full" or (e.op == "constant" and e.outputs[0].size == 1):
+            return "scalar"
+        if e.op in FOLDABLE and foldable(e):
+            return "reduce"
+        if e.op == "set_slice":
+            return "scatter"
+        return "inline" if inlinable(e) else "call"
+
+    def inline_kind(self, v: Var) -> str | None:
+        e = self.producer.get(v)
+        return self.kind[e] if e is not None else None
+
+    # --- which values are stored ----------------------------------------------------
+
+    def materialize(self) -> set[Var]:
+        stored: set[Var] = set(self.graph.inputs) | set(self.graph.outputs)
+        for e in self.graph.eqns:
+            kind = self.kind[e]
+            if kind in ("call", "reduce", "scatter"):
+                stored.update(e.outputs)
+            if kind == "call":
+                stored.update(e.inputs)
+            if kind == "scatter":
+                stored.add(e.inputs[0])
+        # uses[v]: the (root, index map, loop shape) at which v is needed
+        uses: dict[Var, set] = {}
+        for e in reversed(self.graph.eqns):
+            for v in e.outputs:
+                if v in stored or self.kind[e] in ("call", "reduce", "scatter"):
+                    uses[v] = {(v, identity_map(v.ndim), v.shape)}
+                    continue
+                if self.kind[e] == "view":
+                    continue
+                sites = uses.get(v, set())
+                if self.kind[e] != "scalar" and (len(sites) > 1 or any(
+                        expands(m, shape) for _, m, shape in sites)):
+                    stored.add(v)
+                    uses[v] = {(v, identity_map(v.ndim), v.shape)}
+            self.propagate(e, uses)
+        return stored
+
+    def propagate(self, e: Eqn, uses: dict[Var, set]) -> None:
+        """Record where `e`'s inputs are needed, given where its outputs are."""
+        kind = self.kind[e]
+        if kind == "call":
+            return
+        if kind == "reduce" or kind == "scatter":
+            v = e.inputs[0] if kind == "reduce" else e.inputs[1]
+            uses.setdefault(v, set()).add((e, identity_map(v.ndim), v.shape))
+            return
+        sites = set().union(*(uses.get(v, set()) for v in e.outputs))
+        out_shape = e.outputs[0].shape
+        for v in e.inputs:
+            for root, m, shape in sites:
+                vm = view_input_map(e, m) if kind == "view" else broadcast_map(v.shape,
+                                                                               out_shape, m)
+                uses.setdefault(v, set()).add((root, vm, shape))
+
+    # --- kernels --------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        self.stored = self.materialize()
+        kernels: list[Kernel] = []
+        for e in self.graph.eqns:
+            kind = self.kind[e]
+            if kind == "call":
+                kernels.append(Call(e))
+            elif kind == "reduce":
+                loop = Loop(e.inputs[0].shape, reduce=e)
+                loop.reduce_value = self.value(loop, e.inputs[0], identity_map(len(loop.shape)))
+                kernels.append(loop)
+            elif kind == "scatter":
+                kernels.append(self.scatter_loop(e))
+            else:
+                for v in e.outputs:
+                    if v in self.stored and v not in self.graph.inputs:
+                        self.store(kernels, v)
+        return Plan(self.graph, kernels, self.stored)
+
+    def store(self, kernels: list[Kernel], v: Var) -> None:
+        """Add a loop storing `v`, merged into the previous loop when that is a map over
+        the same shape that `v` does not read through a shifted index."""
+        prev = kernels[-1] if kernels else None
+        if isinstance(prev, Loop) and prev.kind == "map" and prev.shape == v.shape:
+            trial = Loop(prev.shape, list(prev.body), dict(prev.stores), memo=dict(prev.memo))
+            pos = self.value(trial, v, identity_map(v.ndim), own=True)
+            if not any(isinstance(s, Read) and s.var in prev.stores for s in trial.body):
+                trial.stores[v] = pos
+                kernels[-1] = trial
+                return
+        loop = Loop(v.shape)
+        loop.stores[v] = self.value(loop, v, identity_map(v.ndim), own=True)
+        kernels.append(loop)
+
+    def scatter_loop(self, e: Eqn) -> Loop:
+        target, update = e.inputs[0], e.inputs[1]
+        loop = Loop(update.shape, scatter=e)
+        loop.scatter_value = self.value(loop, update, identity_map(update.ndim))
+        later = [c for c in self.consumers.get(target, []) if c is not e]
+        reads_target = any(isinstance(s, Read) and s.var is target for s in loop.body)
+        # in place only into a buffer this plan's own loops made (a library call's
+        # result may be a view of something still live), that nothing reads afterwards
+        producer = self.producer.get(target)
+        fresh = producer is not None and self.kind[producer] not in ("call", "reduce")
+        loop.in_place = (fresh and target not in self.graph.outputs and not later
+                         and not reads_target)
+        return loop
+
+    def value(self, loop: Loop, v: Var, m: IndexMap, own: bool = False) -> int:
+        """Body position of `v` read through `m`, adding the steps that compute it."""
+        key = (v, m)
+        if key in loop.memo:
+            return loop.memo[key]
+        e = self.producer.get(v)
+        if v in loop.stores and m == identity_map(v.ndim):
+            return loop.stores[v]
+        if e is None or (v in self.stored and not own) or self.kind[e] in ("call", "reduce",
+                                                                          "scatter"):
+            return self.add(loop, key, Read(v, m))
+        if self.kind[e] == "view":
+            pos = self.value(loop, e.inputs[0], view_input_map(e, m))
+            loop.memo[key] = pos
+            return pos
+        out_shape = e.outputs[0].shape
+        args = tuple(self.value(loop, x, broadcast_map(x.shape, out_shape, m))
+                     for x in e.inputs)
+        pos = self.add(loop, None, Apply(e, args))
+        if len(e.outputs) == 1:
+            loop.memo[key] = pos
+        else:
+            for k, out in enumerate(e.outputs):
+                self.add(loop, (out, m), Part(pos, k))
+        return loop.memo[key]
+
+    @staticmethod
+    def add(loop: Loop, key: tuple | None, step: Step) -> int:
+        loop.body.append(step)
+        pos = len(loop.body) - 1
+        if key is not None:
+            loop.memo[key] = pos
+        return pos
