@@ -28,7 +28,8 @@ FRESH_ROWS = ("first-call", "peak-memory")
 FIRST_CALL_N = 10_000
 PEAK_MEMORY_N = {"quick": 1_000_000, "full": 10_000_000}
 COPY_N = {"quick": 1_000_000, "full": 10_000_000}  # elements, for the machine's copy GB/s
-QUICK = Settings(rounds=3, min_rounds=3, block_seconds=0.01, row_budget=5.0, build_timeout=60.0)
+QUICK = Settings(rounds=3, min_rounds=3, block_seconds=0.01, row_budget=5.0, build_timeout=60.0,
+                 slow_call=1.0)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

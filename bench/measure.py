@@ -60,16 +60,23 @@ class Settings:
     blas_pause: float = 0.15
     #: a column whose build and first call (its compile) take longer is a "Timeout" cell
     build_timeout: float = 120.0
+    #: a column slower than this per call is timed once, not in every round
+    slow_call: float = 5.0
 
 
-class Timeout(TimeoutError):
-    """A column took longer than `Settings.build_timeout` to build and call once."""
+class Timeout(BaseException):
+    """A column took longer than `Settings.build_timeout` to build and call once. A
+    BaseException, like KeyboardInterrupt, so that a library's `except Exception`
+    (a compiler's fallback path) does not swallow it."""
 
 
 @contextlib.contextmanager
 def deadline(seconds: float):
     """Raise `Timeout` in this block after `seconds` (main thread on Unix; else no limit).
-    The signal lands between Python bytecodes, so a compiler gets unwound cleanly."""
+
+    The signal lands between Python bytecodes, so a compiler is unwound cleanly. It
+    repeats every second until the block exits: Python drops an exception raised
+    inside a garbage-collector callback or `__del__`, and the next one must land."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
         yield
@@ -79,7 +86,7 @@ def deadline(seconds: float):
         raise Timeout(f"no result after {seconds:.0f} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
@@ -141,7 +148,7 @@ def ready_columns(workload: Workload, args: tuple, cells: dict[str, Cell], timeo
                 prepared = impl.prepare(workload.fresh_args(args))
                 result = workload.result(impl.fn(*prepared), prepared)
             same = agrees(reference, result, workload.rtol)
-        except Exception as exc:  # a failing column is a cell, never a crash of the run
+        except (Exception, Timeout) as exc:  # a failing column is a cell, never a crash of the run
             cells[name] = failure(exc)
             log(f"  {name}: {cells[name].note}: {cells[name].detail}")
             continue
@@ -170,13 +177,14 @@ def timed(fn: Callable, args: tuple, number: int) -> float:
             gc.enable()
 
 
-def calibrate(fn: Callable, args: tuple, block_seconds: float) -> int:
-    """How many calls make one block last at least `block_seconds`."""
+def calibrate(fn: Callable, args: tuple, block_seconds: float) -> tuple[int, float]:
+    """How many calls make one block last at least `block_seconds`, and the seconds per
+    call that block took."""
     number = 1
     while True:
         elapsed = timed(fn, args, number)
         if elapsed >= block_seconds:
-            return number
+            return number, elapsed / number
         if elapsed < 1e-3:
             number *= 10  # too short to extrapolate from
         else:
@@ -184,16 +192,27 @@ def calibrate(fn: Callable, args: tuple, block_seconds: float) -> int:
 
 
 def time_interleaved(work: dict[str, tuple[Callable, tuple]], settings: Settings,
-                     pause: float) -> dict[str, float]:
-    """Median seconds per call of each entry, blocks interleaved round by round."""
-    numbers = {}
+                     pause: float, cells: dict[str, Cell]) -> dict[str, float]:
+    """Median seconds per call of each entry, blocks interleaved round by round. An entry
+    slower than `settings.slow_call` per call keeps its calibration block as its only
+    sample; one that times out calibrating gets a "Timeout" cell instead."""
+    numbers: dict[str, int] = {}
+    samples: dict[str, list[float]] = {}
     for name, (fn, args) in work.items():
-        numbers[name] = calibrate(fn, args, settings.block_seconds)
+        try:
+            with deadline(settings.build_timeout):
+                number, seconds = calibrate(fn, args, settings.block_seconds)
+        except Timeout as exc:
+            cells[name] = failure(exc)
+            continue
+        samples[name] = [seconds]
+        if seconds < settings.slow_call:
+            numbers[name] = number
+            samples[name] = []  # warm-up samples are not interleaved: drop them
         time.sleep(pause)
-    samples: dict[str, list[float]] = {name: [] for name in work}
-    names = list(work)
+    names = list(numbers)
     start = time.perf_counter()
-    for round_index in range(settings.rounds):
+    for round_index in range(settings.rounds if names else 0):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             fn, args = work[name]
@@ -213,7 +232,7 @@ def measure(workload: Workload, size: int, settings: Settings, log: Log) -> Row:
     cells: dict[str, Cell] = {}
     ready = ready_columns(workload, workload.inputs(size), cells, settings.build_timeout, log)
     pause = settings.blas_pause if workload.blas else 0.0
-    medians = time_interleaved(ready, settings, pause)
+    medians = time_interleaved(ready, settings, pause, cells)
     for name, seconds in medians.items():
         cells[name] = Cell(seconds)
     log("  median: " + ", ".join(f"{name} {seconds * 1e3:.4g} ms"

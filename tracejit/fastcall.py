@@ -17,6 +17,7 @@ outputs that are the compiled code's own fresh arrays or scalars.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -73,11 +74,17 @@ class FastPath:
             f"        run, extra, post = table[({key})]\n"
             "    except (KeyError, AttributeError, TypeError):\n"
             "        return MISS\n"
+            f"    next(counter)\n"
             f"    out = run({''.join(p + ', ' for p in passed)}*extra)\n"
             "    return out if post is None else post(out)\n")
-        namespace = {"MISS": MISS, "table": self.table}
+        self.counter = itertools.count()
+        namespace = {"MISS": MISS, "table": self.table, "counter": self.counter}
         exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
         return source, namespace["fast_call"]
+
+    def hits(self) -> int:
+        """Calls served by the fast path so far."""
+        return self.counter.__reduce__()[1][0]
 
     def add(self, args: tuple, run: Callable[..., Any], extra: tuple,
             post: Callable[[Any], Any] | None) -> None:

@@ -91,6 +91,7 @@ class Jitted:
         self._warned: set[int] = set()
         self._warned_overlap = False
         self._fast: FastPath | None = None
+        self._fast_call: Callable[..., Any] = no_fast_path
         self.info = CacheInfo()
         functools.update_wrapper(self, fn)
 
@@ -119,11 +120,9 @@ class Jitted:
         return values
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        fast = self._fast
-        if fast is not None and not kwargs:
-            out = fast.call(*args)
+        if not kwargs:
+            out = self._fast_call(*args)
             if out is not MISS:
-                self.info.hits += 1
                 return out
         return self.call_general(args, kwargs)
 
@@ -157,9 +156,9 @@ class Jitted:
 
     def remember_fast(self, args: tuple, entry: Entry) -> None:
         """Let calls like this one take the fast path (see `tracejit.fastcall`)."""
-        run = getattr(entry.run, "entry_point", None)
+        runner = entry.run.fast_runner() if hasattr(entry.run, "fast_runner") else None
         traced = entry.traced
-        if run is None or traced.captures or traced.writebacks or not entry.fresh:
+        if runner is None or traced.captures or traced.writebacks or not entry.fresh:
             return
         if list(traced.arg_leaves) != [i for i, a in enumerate(args)
                                        if i not in self.static_positions
@@ -174,7 +173,8 @@ class Jitted:
             return
         if self._fast is None or self._fast.kinds != kinds:
             self._fast = FastPath(kinds)
-        self._fast.add(args, run, entry.run.extra, post)
+            self._fast_call = self._fast.call
+        self._fast.add(args, runner[0], runner[1], post)
 
     def inline(self, args: tuple, kwargs: dict) -> Any:
         """Called while tracing another function: trace straight through."""
@@ -287,11 +287,13 @@ class Jitted:
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses, traces and entries of this function's trace cache."""
-        return CacheInfo(self.info.hits, self.info.misses, self.info.traces, len(self._cache))
+        hits = self.info.hits + (self._fast.hits() if self._fast else 0)
+        return CacheInfo(hits, self.info.misses, self.info.traces, len(self._cache))
 
     def cache_clear(self) -> None:
         self._cache.clear()
         self._fast = None
+        self._fast_call = no_fast_path
         self.info = CacheInfo()
 
     def graph(self, *args: Any, **kwargs: Any):
@@ -314,6 +316,10 @@ def show_source(f: Jitted, *args: Any, **kwargs: Any) -> str:
         raise ValueError(f"{f.fn.__name__} runs on the NumPy interpreter (backend="
                          f"{f.backend!r}), which generates no source; use backend='numba'")
     return source
+
+
+def no_fast_path(*args: Any) -> Any:
+    return MISS
 
 
 class RecompilationWarning(UserWarning):

@@ -86,6 +86,7 @@ class Compiled:
         self.parallel = parallel
         self.extra = (np.array(writer.dims, dtype=np.int64), *writer.consts)
         self.hooks = writer.hooks
+        self.out_args = [(v.shape, v.dtype) for v in writer.out_args]
         self.scalar_outputs = [(k, v.dtype) for k, v in enumerate(graph.outputs)
                                if v.ndim == 0]
         self.fname = entry_name(graph.name)
@@ -105,16 +106,30 @@ class Compiled:
         run = self.entry_point or self.first_call(inputs)
         if run is None:
             return self.fallback(*inputs)
-        out = run(*inputs, *self.extra)
+        out = run(*inputs, *self.extra, *[np.empty(s, d) for s, d in self.out_args])
         results = [out] if self.single else list(out)
         for k, dtype in self.scalar_outputs:
             results[k] = np.asarray(results[k], dtype=dtype)
         return results
 
+    def fast_runner(self) -> tuple[Callable[..., Any], tuple] | None:
+        """(function, trailing arguments) for `tracejit.fastcall`, once compiled."""
+        run = self.entry_point
+        if run is None or self.fallback is not None:
+            return None
+        if not self.out_args:
+            return run, self.extra
+        extra, out_args = self.extra, self.out_args
+
+        def run_allocating(*args: Any) -> Any:
+            return run(*args, *extra, *[np.empty(s, d) for s, d in out_args])
+
+        return run_allocating, ()
+
     def first_call(self, inputs: tuple) -> Callable[..., Any] | None:
         """Compile for these argument types (or load from the disk cache)."""
         dispatcher = getattr(self.module, self.fname)
-        args = (*inputs, *self.extra)
+        args = (*inputs, *self.extra, *[np.empty(s, d) for s, d in self.out_args])
         signature = tuple(dispatcher.typeof_pyval(a) for a in args)
         try:
             self.entry_point = dispatcher.compile(signature)

@@ -43,6 +43,8 @@ class Writer:
                     else name
         self.producer = {v: e for e in self.graph.eqns for v in e.outputs}
         self.live = {v for e in self.graph.eqns for v in e.inputs} | set(self.graph.outputs)
+        self.outputs = set(self.graph.outputs) - set(self.graph.inputs)
+        self.out_args: list[Var] = []  # outputs the caller allocates (parallel variant)
         self.dims: list[int] = []
         self.consts: list[np.ndarray] = []
         self.const_names: list[str] = []
@@ -92,7 +94,8 @@ class Writer:
     def source(self, header: list[str], njit_options: str) -> str:
         self.body_lines()
         fname = entry_name(self.graph.name)
-        params = [self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
+        params = ([self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
+                  + [self.name(v) for v in self.out_args])
         dim_lines = [f"    d{k} = dims[{k}]" for k in range(len(self.dims))]
         outs = ", ".join(self.name(v) for v in self.graph.outputs)
         text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
@@ -172,14 +175,20 @@ class Writer:
             refs.append(ref)
         return refs
 
-    def allocate(self, v: Var) -> None:
+    def allocate(self, v: Var, output_arg: bool = False) -> None:
+        """`v = np.empty(...)`, or, for `output_arg`, take `v` as an argument the caller
+        allocates with NumPy (whose allocator asks for huge pages: a large output
+        written in compiled code then costs a fraction of the page faults)."""
+        if output_arg and v.ndim and v in self.outputs and v not in self.out_args:
+            self.out_args.append(v)
+            return
         if v.ndim:
             self.emit(f"{self.name(v)} = np.empty({self.shape_tuple(v.shape)}, "
                       f"dtype={scalars.cast(v.dtype)})")
 
     def map_loop(self, loop: Loop, extents: list[str]) -> None:
         for v in loop.stores:
-            self.allocate(v)
+            self.allocate(v, output_arg=self.parallel)
         depth = self.open_loops(list(range(len(loop.shape))), extents, True)
         refs = self.body(loop)
         at = ", ".join(f"i{k}" for k in range(len(loop.shape)))
