@@ -17,7 +17,6 @@ outputs that are the compiled code's own fresh arrays or scalars.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -54,8 +53,8 @@ class FastPath:
         params = [f"a{i}" for i in range(len(self.kinds))]
         parts, passed = [], []
         for p, kind in zip(params, self.kinds, strict=True):
-            if kind == "array":
-                parts += [f"{p}.shape", f"{p}.strides", f"{p}.dtype"]
+            if kind == "array":  # the type: a NumPy scalar is not a 0-d array
+                parts += [f"type({p})", f"{p}.shape", f"{p}.strides", f"{p}.dtype"]
             elif kind == "float":
                 parts.append(f"type({p})")
             else:
@@ -74,17 +73,17 @@ class FastPath:
             f"        run, extra, post = table[({key})]\n"
             "    except (KeyError, AttributeError, TypeError):\n"
             "        return MISS\n"
-            f"    next(counter)\n"
+            f"    counter[0] += 1\n"
             f"    out = run({''.join(p + ', ' for p in passed)}*extra)\n"
             "    return out if post is None else post(out)\n")
-        self.counter = itertools.count()
+        self.counter = [0]
         namespace = {"MISS": MISS, "table": self.table, "counter": self.counter}
         exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
         return source, namespace["fast_call"]
 
     def hits(self) -> int:
         """Calls served by the fast path so far."""
-        return self.counter.__reduce__()[1][0]
+        return self.counter[0]
 
     def add(self, args: tuple, run: Callable[..., Any], extra: tuple,
             post: Callable[[Any], Any] | None) -> None:
@@ -93,7 +92,7 @@ class FastPath:
         parts: list[Any] = []
         for a, kind in zip(args, self.kinds, strict=True):
             if kind == "array":
-                parts += [a.shape, a.strides, a.dtype]
+                parts += [type(a), a.shape, a.strides, a.dtype]
             elif kind == "float":
                 parts.append(type(a))
             else:
@@ -114,8 +113,8 @@ def result_builder(traced: Any, graph_outputs: tuple) -> tuple[bool, Callable | 
     positions = [spec[1] for spec in specs]
     if positions != list(range(len(graph_outputs))):
         return False, None
-    single = out_tree is None
-    if not single and not (out_tree[0] is tuple and all(d is None for d in out_tree[1])):
+    bare = out_tree is None  # the function returns one leaf, not a container
+    if not bare and not (out_tree[0] is tuple and all(d is None for d in out_tree[1])):
         return False, None
     converts = []
     for spec, var in zip(specs, graph_outputs, strict=True):
@@ -127,10 +126,13 @@ def result_builder(traced: Any, graph_outputs: tuple) -> tuple[bool, Callable | 
             converts.append(var.dtype.type)
         else:
             converts.append(python_scalar(var.dtype))
+    if len(graph_outputs) == 1:  # the compiled entry returns a single output bare
+        (c,) = converts
+        if bare:
+            return True, c
+        return True, (lambda v: (v,)) if c is None else (lambda v: (c(v),))
     if all(c is None for c in converts):
         return True, None
-    if single:
-        return True, converts[0]
     return True, lambda out: tuple(v if c is None else c(v)
                                    for v, c in zip(out, converts, strict=True))
 

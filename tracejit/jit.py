@@ -20,8 +20,8 @@ import numpy as np
 
 from tracejit import errors, tree
 from tracejit.config import config
-from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
 from tracejit.emit import compile_graph
+from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
 from tracejit.trace.context import Respecialize, current
 from tracejit.trace.driver import Static, Traced, trace
 from tracejit.trace.views import Step

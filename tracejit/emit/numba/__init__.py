@@ -137,11 +137,14 @@ class Compiled:
             log.info("tracejit: compiling %s failed (%s); retrying without the disk cache",
                      self.fname, first)
             cache.purge(self.module)
-            dispatcher._cache = numba.core.caching.NullCache()
-            try:
+            try:  # compile afresh, rewriting the cache entry
                 self.entry_point = dispatcher.compile(signature)
-            except Exception as exc:
-                self.use_fallback(exc)
+            except Exception:  # noqa: BLE001 - then without the disk cache at all
+                dispatcher._cache = numba.core.caching.NullCache()
+                try:
+                    self.entry_point = dispatcher.compile(signature)
+                except Exception as exc:
+                    self.use_fallback(exc)
         return self.entry_point
 
     def use_fallback(self, exc: Exception) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from tracejit.emit.numba import calls, scalars
-from tracejit.graph.ir import Eqn, Graph, Var, type_str
+from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
-from tracejit.rewrite.fusion import Apply, IndexMap, Loop, Part, Plan, Read
+from tracejit.rewrite.fusion import IndexMap, Loop, Part, Plan, Read
 
 RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
@@ -127,7 +127,9 @@ class Writer:
         where = ""
         if eqn.source is not None:
             where = f"  ({os.path.basename(eqn.source.filename)}:{eqn.source.lineno})"
-        outs = ", ".join(f"{self.name(v)}:{type_str(v.shape, v.dtype)}" for v in eqn.outputs)
+        # types without sizes: the text must not change with the shape
+        outs = ", ".join(f"{self.name(v)}:{short_dtype(v.dtype)}[{', '.join(':' * v.ndim)}]"
+                         for v in eqn.outputs)
         self.emit(f"# {outs} = {eqn.op}: {what}{where}")
 
     # --- loops ----------------------------------------------------------------------
@@ -137,7 +139,8 @@ class Writer:
         stored = ", ".join(self.name(v) for v in loop.stores)
         what = {"map": f"fused loop storing {stored}", "reduce": "fused reduction",
                 "scatter": "fused slice update" + (" in place" if loop.in_place else "")}
-        self.comment(root, what[loop.kind] + f" over {list(loop.shape)}")
+        rank = len(loop.shape)
+        self.comment(root, what[loop.kind] + f" over {rank} {'axis' if rank == 1 else 'axes'}")
         extents = [self.dim(n) for n in loop.shape]
         if loop.kind == "reduce":
             self.reduce_loop(loop, extents)
