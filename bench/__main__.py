@@ -18,7 +18,7 @@ import argparse
 import sys
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from bench import fresh, report
 from bench.measure import Row, Settings, copy_bandwidth, measure
@@ -28,18 +28,22 @@ FRESH_ROWS = ("first-call", "peak-memory")
 FIRST_CALL_N = 10_000
 PEAK_MEMORY_N = {"quick": 1_000_000, "full": 10_000_000}
 COPY_N = {"quick": 1_000_000, "full": 10_000_000}  # elements, for the machine's copy GB/s
-QUICK = Settings(rounds=3, min_rounds=3, block_seconds=0.01, row_budget=5.0, build_timeout=60.0,
+QUICK = Settings(rounds=3, min_rounds=3, block_seconds=0.01, row_budget=5.0, build_timeout=30.0,
                  slow_call=1.0)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    summary = __doc__.split("\n\n")[0].replace("\n", " ")
+    parser = argparse.ArgumentParser(prog="python -m bench", description=summary)
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke check)")
     names = ", ".join([w.name for w in WORKLOADS] + list(FRESH_ROWS))
     parser.add_argument("--only", metavar="NAME", default="",
                         help=f"run the workloads whose name contains NAME ({names})")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--rounds", type=int, help="timed rounds per row (default 7, quick 3)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="per column, for building plus the first call, and for "
+                             "calibrating (default 60, quick 30); past it the cell reads Timeout")
     return parser.parse_args(argv)
 
 
@@ -62,8 +66,10 @@ def run(options: argparse.Namespace) -> tuple[list[Row], Settings, float | None]
     scale = "quick" if options.quick else "full"
     settings = QUICK if options.quick else Settings()
     if options.rounds:
-        settings = Settings(**{**asdict(settings), "rounds": options.rounds,
-                               "min_rounds": min(settings.min_rounds, options.rounds)})
+        settings = replace(settings, rounds=options.rounds,
+                           min_rounds=min(settings.min_rounds, options.rounds))
+    if options.timeout:
+        settings = replace(settings, build_timeout=options.timeout)
     rows: list[Row] = []
     for workload in WORKLOADS:
         if options.only in workload.name:

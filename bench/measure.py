@@ -59,7 +59,7 @@ class Settings:
     #: pause after each block of a BLAS-heavy workload (OpenBLAS threads spin ~0.1 s)
     blas_pause: float = 0.15
     #: a column whose build and first call (its compile) take longer is a "Timeout" cell
-    build_timeout: float = 120.0
+    build_timeout: float = 60.0
     #: a column slower than this per call is timed once, not in every round
     slow_call: float = 5.0
 

@@ -18,6 +18,18 @@ from bench.peers import Impl
 Factory = Callable[[tuple], Impl]
 
 
+def short(n: int) -> str:
+    """10000 -> '10k', 10000000 -> '10M'."""
+    for suffix, scale in (("M", 1_000_000), ("k", 1_000)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{suffix}"
+    return str(n)
+
+
+def element_count(n: int) -> str:
+    return f"N={short(n)}"
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -39,7 +51,7 @@ class Workload:
     bytes_moved: Callable[[int], int] | None = None
     #: calls BLAS: pause after each timed block so OpenBLAS's spinning threads settle
     blas: bool = False
-    size_label: Callable[[int], str] = field(default=lambda n: f"N={short(n)}")
+    size_label: Callable[[int], str] = element_count
 
     def result(self, returned: Any, args: tuple) -> Any:
         return returned if self.output_arg is None else args[self.output_arg]
@@ -47,14 +59,6 @@ class Workload:
     def fresh_args(self, args: tuple) -> tuple:
         """The arguments with the written ones copied, so each caller has its own."""
         return tuple(np.copy(a) if i in self.mutates else a for i, a in enumerate(args))
-
-
-def short(n: int) -> str:
-    """10000 -> '10k', 10000000 -> '10M'."""
-    for suffix, scale in (("M", 1_000_000), ("k", 1_000)):
-        if n >= scale and n % scale == 0:
-            return f"{n // scale}{suffix}"
-    return str(n)
 
 
 def jitted(fn: Callable) -> Factory:

@@ -9,7 +9,9 @@ in the op-table completeness test lists which ops take that path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -59,10 +61,16 @@ def reshape(w: Writer, eqn: Eqn, check: bool) -> bool:
     return True
 
 
+@functools.cache
+def numba_has_blas() -> bool:
+    """Numba's `np.dot` calls BLAS through SciPy; without SciPy it cannot compile."""
+    return importlib.util.find_spec("scipy") is not None
+
+
 def matmul(w: Writer, eqn: Eqn, check: bool) -> bool:
     (a, b), (y,) = eqn.inputs, eqn.outputs
     if check:
-        return (a.ndim <= 2 and b.ndim <= 2 and a.dtype == b.dtype == y.dtype
+        return (numba_has_blas() and a.ndim <= 2 and b.ndim <= 2 and a.dtype == b.dtype == y.dtype
                 and y.dtype in BLAS and a.size > 0 and b.size > 0)
     w.emit(f"{w.name(y)} = np.dot({w.name(a)}, {w.name(b)})")
     return True
