@@ -190,7 +190,8 @@ def first_call_rows(n: int, log: Log) -> list[Row]:
         for impl in run:
             for row in (empty, warm):
                 row.cells[impl] = cell_of(run_child("first-call", impl, n, env), "seconds")
-                log(f"  first call, {row.label.split(', ')[-1]}: {impl}: {show(row.cells[impl])}")
+                cache = row.label.split(", ")[-1]
+                log(f"  first call, {cache}: {impl}: {show(row.cells[impl], unit='s')}")
     return [empty, warm]
 
 
@@ -202,12 +203,14 @@ def peak_memory_row(n: int, log: Log) -> Row:
         result = run_child("peak-memory", impl, n, dict(os.environ))
         row.cells[impl] = cell_of(result, "peak_extra")
         row.output_bytes = result.get("output", row.output_bytes)
-        log(f"  peak memory: {impl}: {show(row.cells[impl])}")
+        log(f"  peak memory: {impl}: {show(row.cells[impl], scale=1e6, unit='MB')}")
     return row
 
 
-def show(cell: Cell) -> str:
-    return f"{cell.note}: {cell.detail}" if cell.value is None else f"{cell.value:.4g}"
+def show(cell: Cell, unit: str, scale: float = 1.0) -> str:
+    if cell.value is None:
+        return f"{cell.note}: {cell.detail}"
+    return f"{cell.value / scale:.4g} {unit}"
 
 
 if __name__ == "__main__":

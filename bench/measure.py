@@ -105,19 +105,23 @@ def leaves(value: Any) -> list[Any]:
     return [value]
 
 
-def agrees(reference: Any, result: Any, rtol: float) -> bool:
-    """Same structure and shapes, values within rtol (atol: rtol times the largest |x|)."""
+def disagreement(reference: Any, result: Any, rtol: float, same_dtype: bool) -> str | None:
+    """Why `result` does not agree with NumPy's `reference`, or None: structure, shapes,
+    dtypes (where asked: tracejit promises NumPy's), then values within rtol (atol is
+    rtol times the largest |value|)."""
     expected, got = leaves(reference), leaves(result)
     if len(expected) != len(got):
-        return False
+        return f"{len(got)} results, NumPy has {len(expected)}"
     for want, have in zip(expected, got, strict=True):
         want, have = np.asarray(want), np.asarray(have)
         if want.shape != have.shape:
-            return False
+            return f"shape {have.shape}, NumPy's is {want.shape}"
+        if same_dtype and want.dtype != have.dtype:
+            return f"dtype {have.dtype}, NumPy's is {want.dtype}"
         scale = float(np.max(np.abs(want))) if want.size else 0.0
         if not np.allclose(have, want, rtol=rtol, atol=rtol * scale, equal_nan=True):
-            return False
-    return True
+            return f"values differ beyond rtol={rtol:g}"
+    return None
 
 
 def factories(workload: Workload) -> dict[str, Callable[[tuple], Impl] | None]:
@@ -147,16 +151,15 @@ def ready_columns(workload: Workload, args: tuple, cells: dict[str, Cell], timeo
                 impl = factory(args)
                 prepared = impl.prepare(workload.fresh_args(args))
                 result = workload.result(impl.fn(*prepared), prepared)
-            same = agrees(reference, result, workload.rtol)
+            wrong = disagreement(reference, result, workload.rtol, name == "tracejit")
         except (Exception, Timeout) as exc:  # a failing column is a cell, never a crash of the run
             cells[name] = failure(exc)
             log(f"  {name}: {cells[name].note}: {cells[name].detail}")
             continue
         seconds = time.perf_counter() - start
-        if not same:
-            detail = f"disagrees with NumPy (rtol={workload.rtol:g})"
-            cells[name] = Cell(note="WRONG", detail=detail)
-            log(f"  {name}: WRONG, {cells[name].detail}")
+        if wrong:
+            cells[name] = Cell(note="WRONG", detail=wrong)
+            log(f"  {name}: WRONG, {wrong}")
             continue
         log(f"  {name}: built and first call {seconds:.3f} s, agrees")
         ready[name] = (impl.fn, prepared)

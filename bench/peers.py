@@ -117,7 +117,7 @@ def numexpr_impl(expr: str, names: str, out_arg: int | None = None) -> Impl:
     keys = names.split()
 
     def evaluate(*args: Any) -> Any:
-        local = dict(zip(keys, args, strict=False))
+        local = dict(zip(keys, args, strict=False))  # the output argument has no name
         out = None if out_arg is None else args[out_arg]
         return numexpr.evaluate(expr, local_dict=local, out=out)
 

@@ -19,7 +19,7 @@ from bench import peers
 from bench.measure import Cell, Row
 
 UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
-CELL_WIDTH = 14
+CELL_WIDTH = 15
 LEGEND = __doc__.split("\n\n", 1)[1].strip()
 
 
@@ -134,6 +134,7 @@ def render(rows: list[Row], copy_gbps: float | None = None) -> str:
 
 def row_data(row: Row) -> dict:
     data = asdict(row)
+    data["cells"] = {name: data["cells"][name] for name in peers.IMPLS if name in data["cells"]}
     for name, cell in data["cells"].items():
         cell["x_numpy"] = speedup(row, name) if row.kind == "time" else None
         cell["peak_over_output"] = speedup(row, name) if row.kind == "memory" else None

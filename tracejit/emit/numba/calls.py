@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from tracejit.emit.numba import scalars
-from tracejit.graph.ir import Eqn, Var
+from tracejit.graph.ir import Eqn, Var, short_dtype
 from tracejit.graph.ops import OPS, run_impl
 
 if TYPE_CHECKING:
@@ -136,9 +136,11 @@ def object_mode(w: Writer, eqn: Eqn) -> None:
     """Run the op's NumPy implementation through `numba.objmode`."""
     hook = f"K{len(w.hooks)}"
     w.hooks[hook] = eqn
+    # the hook is bound per module, so the text must name everything it depends on
+    signature = ", ".join(f"{short_dtype(v.dtype)}[{v.ndim}d]" for v in eqn.inputs)
     digest = hashlib.sha256(repr(sorted(eqn.params.items(), key=str)).encode()).hexdigest()[:12]
-    w.globals.append(f"{hook} = None  # np {eqn.op} in object mode, params {digest}; "
-                     "set by the loader")
+    w.globals.append(f"{hook} = None  # np {eqn.op}({signature}) in object mode, params "
+                     f"{digest}; set by the loader")
     types = []
     for k, v in enumerate(eqn.outputs):
         if v in w.live:  # Numba refuses annotations of values not used afterwards
