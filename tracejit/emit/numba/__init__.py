@@ -103,6 +103,8 @@ class Compiled:
         return module
 
     def __call__(self, *inputs: Any) -> list[Any]:
+        if self.fallback is not None:  # decided once: no compile attempt per call
+            return self.fallback(*inputs)
         run = self.entry_point or self.first_call(inputs)
         if run is None:
             return self.fallback(*inputs)
