@@ -103,9 +103,10 @@ class FastPath:
             pass
 
 
-def result_builder(traced: Any, graph_outputs: tuple) -> tuple[bool, Callable | None]:
+def result_builder(traced: Any) -> tuple[bool, Callable | None]:
     """Whether the compiled result can be returned with at most a cheap conversion, and
     that conversion (None: return it as it is)."""
+    graph_outputs = traced.graph.outputs
     specs = traced.out_specs
     out_tree = traced.out_tree
     if any(spec[0] != "var" or spec[3] for spec in specs):

@@ -160,16 +160,14 @@ class Jitted:
         traced = entry.traced
         if runner is None or traced.captures or traced.writebacks or not entry.fresh:
             return
-        if list(traced.arg_leaves) != [i for i, a in enumerate(args)
-                                       if i not in self.static_positions
-                                       and type(a) not in (int, bool)
-                                       and i not in self._static_floats]:
-            return
-        ok, post = result_builder(traced, traced.graph.outputs)
-        if not ok:
-            return
         kinds = position_kinds(args, self.static_positions | self._static_floats)
-        if kinds is None:
+        # every traced argument feeds the graph, in order (not so when an array is
+        # passed twice or is unused)
+        if kinds is None or list(traced.arg_leaves) != [
+                i for i, kind in enumerate(kinds) if kind != "static"]:
+            return
+        ok, post = result_builder(traced)
+        if not ok:
             return
         if self._fast is None or self._fast.kinds != kinds:
             self._fast = FastPath(kinds)

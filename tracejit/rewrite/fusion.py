@@ -184,10 +184,6 @@ class Planner:
             return "scatter"
         return "inline" if inlinable(e) else "call"
 
-    def inline_kind(self, v: Var) -> str | None:
-        e = self.producer.get(v)
-        return self.kind[e] if e is not None else None
-
     # --- which values are stored ----------------------------------------------------
 
     def materialize(self) -> set[Var]:

@@ -108,7 +108,7 @@ class Compiled:
         run = self.entry_point or self.first_call(inputs)
         if run is None:
             return self.fallback(*inputs)
-        out = run(*inputs, *self.extra, *[np.empty(s, d) for s, d in self.out_args])
+        out = run(*inputs, *self.extra, *self.allocate())
         results = [out] if self.single else list(out)
         for k, dtype in self.scalar_outputs:
             results[k] = np.asarray(results[k], dtype=dtype)
@@ -121,17 +121,21 @@ class Compiled:
             return None
         if not self.out_args:
             return run, self.extra
-        extra, out_args = self.extra, self.out_args
+        extra, allocate = self.extra, self.allocate
 
         def run_allocating(*args: Any) -> Any:
-            return run(*args, *extra, *[np.empty(s, d) for s, d in out_args])
+            return run(*args, *extra, *allocate())
 
         return run_allocating, ()
+
+    def allocate(self) -> list[np.ndarray]:
+        """The outputs the caller allocates (parallel variant; else none)."""
+        return [np.empty(s, d) for s, d in self.out_args] if self.out_args else []
 
     def first_call(self, inputs: tuple) -> Callable[..., Any] | None:
         """Compile for these argument types (or load from the disk cache)."""
         dispatcher = getattr(self.module, self.fname)
-        args = (*inputs, *self.extra, *[np.empty(s, d) for s, d in self.out_args])
+        args = (*inputs, *self.extra, *self.allocate())
         signature = tuple(dispatcher.typeof_pyval(a) for a in args)
         try:
             self.entry_point = dispatcher.compile(signature)

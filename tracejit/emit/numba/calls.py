@@ -3,8 +3,8 @@
 Native rules cover what Numba does well (BLAS `np.dot`, reshape, concatenate, cumulative
 sums, ahead-of-time constants). Every other op runs its NumPy reference implementation
 in object mode (`numba.objmode`): correct for every op in the table and every dtype, at
-the cost of a trip through the interpreter (a few microseconds) per call. `OBJECT_MODE`
-in the op-table completeness test lists which ops take that path.
+the cost of a trip through the interpreter (a few microseconds) per call. So every row has
+a rule here; tests/emit/test_numba_cases.py runs every op case through this backend.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from tracejit.graph.ops import OPS, run_impl
 
 if TYPE_CHECKING:
     from tracejit.emit.numba.writer import Writer
-    from tracejit.rewrite.fusion import Plan
 
 #: ops computed once, at trace time, and passed in as arguments
-AHEAD_OF_TIME = frozenset({"constant", "arange", "linspace", "eye", "full"})
+#: (`full` and 1-element constants never get here: the fusion plan inlines them as literals)
+AHEAD_OF_TIME = frozenset({"constant", "arange", "linspace", "eye"})
 BLAS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64),
         np.dtype(np.complex128))
 
@@ -38,12 +38,10 @@ def emit_call(w: Writer, eqn: Eqn) -> None:
         object_mode(w, eqn)
 
 
-def may_alias(plan: Plan, v: Var) -> bool:
-    """Whether output `v` can share memory with an argument or a cached constant."""
-    for eqn in plan.graph.eqns:
-        if v in eqn.outputs:
-            return eqn.op in AHEAD_OF_TIME or eqn.op == "reshape"
-    return False
+def may_alias(producer: Eqn | None) -> bool:
+    """Whether an output made by `producer` can share memory with an argument or a
+    cached constant (the other kernels make new arrays)."""
+    return producer is not None and (producer.op in AHEAD_OF_TIME or producer.op == "reshape")
 
 
 def ahead_of_time(w: Writer, eqn: Eqn, check: bool) -> bool:

@@ -120,7 +120,7 @@ class Writer:
         inputs = set(self.graph.inputs)
         for v in self.graph.outputs:
             # an output that is a view of something else becomes its own array
-            if v not in inputs and v.ndim and calls.may_alias(self.plan, v):
+            if v not in inputs and v.ndim and calls.may_alias(self.producer.get(v)):
                 self.emit(f"{self.name(v)} = {self.name(v)}.copy()")
 
     def comment(self, eqn: Eqn, what: str) -> None:
