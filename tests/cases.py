@@ -1127,6 +1127,27 @@ case("scatter_row", "scatter", setitem_int_array,
 case("setitem_int_array_bcast", ("scatter",), setitem_int_array,
      [A("f8-scalar", f64((5, 4)), np.array([[0, 4], [1, 1]]), 3.0),
       A("i1-row", i8((5, 4)), np.array([2]), i8((4,)))], inplace=True)
+def add_at(x, i, v):
+    np.add.at(x, i, v)
+    return x
+
+
+def add_at_columns(x, i, v):
+    np.add.at(x, (slice(None), i), v)
+
+
+case("add_at_rows", "scatter_add", add_at,
+     [A("f8-dup", f64((5, 4)), np.array([3, 0, 3, 3]), f64((4, 4), k=1)),
+      A("f4-scalar", f32((5, 4)), np.array([[1, 1], [4, 1]]), 0.5),
+      A("i8-neg", i64((5, 4)), np.array([-1, 1, -1]), i64((3, 4), k=1)),
+      A("oob", f64((5, 4)), np.array([0, 9]), f64((2, 4)), raises=IndexError)],
+     row=Row("scatter_add", {"spec": (("a",), ("s", 0, 4, 1))},
+             inputs=lambda x, i, v: [x, np.broadcast_to(np.asarray(v, x.dtype), (len(np.ravel(i)), 4))
+                                     if np.ndim(i) == 1 else np.broadcast_to(
+                                         np.asarray(v, x.dtype), np.shape(i) + (4,)), i]),
+     inplace=True)
+case("add_at_columns", ("scatter_add",), add_at_columns,
+     [A("f8", f64((3, 5)), np.array([4, 4, 0]), f64((3, 3), k=1))], inplace=True)
 case("setitem_list_index", ("scatter",), setitem_list_index,
      [A("f8", f64((5, 4)), f64((2, 4), k=1))], inplace=True)
 case("setitem_mask", ("where",), setitem_mask,

@@ -990,3 +990,13 @@ def test_ravel_copies_unless_c_contiguous():
         return a, b, r, q
 
     check(f, lambda: (grid(2, 3)[:, :1], grid(6)[::2]))
+
+
+def test_add_at_float_into_int_is_refused():
+    # NumPy adds in float and truncates after each addition; rather than differ from
+    # that for negative partial sums, tracejit asks for an explicit cast.
+    def f(x, i, v):
+        np.add.at(x, i, v)
+
+    with pytest.raises(TypeError, match="np.add.at.*astype"):
+        jit(f)(np.zeros(3, np.int64), np.array([0, 0]), np.array([0.5, 0.5]))

@@ -1,5 +1,6 @@
 """Indexing ops: basic slicing (`slice`, `set_slice`) and integer-array indexing
-(`gather`, `scatter`).
+(`gather`, `scatter`, and `scatter_add`, which is `np.add.at`: repeated indices
+accumulate, the transpose of `gather`).
 
 `slice` takes normalized per-axis (start, stop, step) triples as `slice.indices` gives
 them, so every axis is present and steps may be negative. Integer indices and `None` are
@@ -119,7 +120,15 @@ def scatter_infer(x: Aval, update: Aval, *indices: Aval, spec: tuple) -> list[Av
     return [Aval(x.shape, x.dtype)]
 
 
+def scatter_add_impl(x: np.ndarray, update: np.ndarray, *indices: np.ndarray,
+                     spec: tuple) -> np.ndarray:
+    out = np.array(x, copy=True)
+    np.add.at(out, spec_index(spec, indices), update)
+    return out
+
+
 slice_ = register(Op("slice", slice_impl, slice_infer, "indexing"))
 set_slice = register(Op("set_slice", set_slice_impl, set_slice_infer, "indexing"))
 gather = register(Op("gather", gather_impl, gather_infer, "indexing"))
 scatter = register(Op("scatter", scatter_impl, scatter_infer, "indexing"))
+scatter_add = register(Op("scatter_add", scatter_add_impl, scatter_infer, "indexing"))

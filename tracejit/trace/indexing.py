@@ -247,6 +247,27 @@ def setitem(t: Tracer, index: Any, value: Any) -> None:
     return None
 
 
+def add_at(t: Tracer, index: Any, value: Any) -> None:
+    """np.add.at(x, index, value): unbuffered, so repeated indices accumulate."""
+    check_target(t, "np.add.at")
+    items = expand_masks(parse(t, index), t, "np.add.at with a boolean mask")
+    spec, arrays = gather_spec(t, items)
+    if not arrays:  # basic indexing only: one index per element, a plain update
+        view = basic_view(t, items)
+        return assign(view, view + value, "np.add.at", mode="setitem")
+    (region,) = t._ctx.record("gather", [t.sym] + [a.sym for a in arrays], {"spec": spec})
+    value = lift_value(value, t.dtype) if not isinstance(value, Tracer) else value
+    if not np.can_cast(value.dtype, t.dtype, "same_kind"):
+        raise errors.TraceTypeError(
+            "np.add.at", f"cannot add {value.dtype} values into a {t.dtype} array",
+            "cast the values first: np.add.at(x, index, v.astype(x.dtype))", user_source())
+    update = conform(value, region.shape, t.dtype, "np.add.at", mode="advanced")
+    (new,) = t._ctx.record("scatter_add", [t.sym, update.sym] + [a.sym for a in arrays],
+                           {"spec": spec})
+    write_var(view_of_base(t) if not t._steps else t, new)
+    return None
+
+
 def assign_where(t: Tracer, mask: Tracer, value: Tracer) -> None:
     """x[mask] = scalar  →  x = np.where(mask, scalar, x) (mask may cover leading axes)."""
     if mask.shape != t.shape[: mask.ndim]:

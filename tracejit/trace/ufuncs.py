@@ -167,12 +167,17 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         return apply_ufunc(ufunc, inputs, out, dtype)
     from tracejit.trace.api.reductions import ufunc_accumulate, ufunc_outer, ufunc_reduce
 
+    if method == "at" and ufunc is np.add:
+        from tracejit.trace.indexing import add_at
+
+        return add_at(lift(inputs[0]), *inputs[1:])
+
     handlers = {"reduce": ufunc_reduce, "accumulate": ufunc_accumulate, "outer": ufunc_outer}
     if method not in handlers:
         raise errors.UnsupportedFunctionError(
             f"np.{ufunc.__name__}.{method}", "this ufunc method is not supported in jitted code",
-            "np.add.at(a, idx, v) has no traced form yet: build the result with "
-            "np.bincount-free arithmetic or call it outside the jitted function",
+            "of the .at methods only np.add.at is traced: rewrite the update with it, or "
+            "call this one outside the jitted function",
             user_source())
     result = handlers[method](ufunc, *inputs, dtype=dtype, **kwargs)
     return result if out is None else write_out(ufunc, result, out[0])
