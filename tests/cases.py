@@ -1442,7 +1442,8 @@ case("cholesky", "cholesky", lambda a: np.linalg.cholesky(a),
       A("not-pd", -spd(3), raises=np.linalg.LinAlgError)],
      row=Row("cholesky"))
 case("cholesky_upper", ("cholesky", "transpose"), lambda a: np.linalg.cholesky(a, upper=True),
-     [A("f8", spd(3))])
+     [A("f8", spd(3)),  # NumPy reads the upper triangle for upper=True, the lower one else
+      A("f8-lower-ignored", spd(3) + np.tril(np.full((3, 3), 7.0), -1))], exact=False)
 case("cholesky_upper_complex", ("cholesky", "transpose", "conjugate"),
      lambda a: np.linalg.cholesky(a, upper=True), [A("c16", spd(2, dt="c16"))],
      exact=False)  # conj(L).T vs LAPACK's upper factor: last-bit differences

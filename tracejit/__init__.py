@@ -10,8 +10,9 @@
 from tracejit import errors
 from tracejit.config import config
 from tracejit.jit import CacheInfo, Jitted, RecompilationWarning, jit, show_source
+from tracejit.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noqa: I001
 
 __version__ = "0.1.0"
 
-__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "config", "errors", "jit",
-           "show_source"]
+__all__ = ["CacheInfo", "Jitted", "RecompilationWarning", "config", "errors", "grad",
+           "hessian", "jacobian", "jit", "jvp", "show_source", "value_and_grad", "vjp"]

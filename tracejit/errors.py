@@ -75,5 +75,9 @@ class TraceAxisError(TraceShapeError, IndexError):
     """An axis out of range: like NumPy's AxisError, both a ValueError and an IndexError."""
 
 
+class NotDifferentiableError(TracejitError, TypeError):
+    """grad through an op without a derivative rule, or of a non-float argument."""
+
+
 class BackendFallbackWarning(RuntimeWarning):
     """A compiled backend could not compile a graph; it runs on the NumPy interpreter."""

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tracejit import errors
-from tracejit.graph.ir import Eqn, Graph, Var
+from tracejit.graph.ir import Eqn, Graph, Source, Var
 from tracejit.graph.ops import OPS
 from tracejit.trace.source import user_source
 
@@ -67,6 +67,7 @@ class TraceContext:
     shadows: dict[int, Any] = field(default_factory=dict)
     consts: dict[tuple, Var] = field(default_factory=dict)
     arg_names: list[str] = field(default_factory=list)
+    source: Source | None = None  # set while a transform records on behalf of an equation
 
     def describe_inputs(self, inputs: set[Var]) -> str:
         names = [f"{e.describe} ({e.var.aval})" for e in self.externals if e.var in inputs]
@@ -80,7 +81,7 @@ class TraceContext:
         except Exception as exc:  # noqa: BLE001 - rethrown with the user's location
             raise rule_error(op, inputs, exc) from None
         outs = [Var(a.shape, a.dtype) for a in avals]
-        eqn = Eqn(op, tuple(inputs), tuple(outs), params, user_source())
+        eqn = Eqn(op, tuple(inputs), tuple(outs), params, self.source or user_source())
         self.eqns.append(eqn)
         for v in outs:
             self.producer[v] = eqn

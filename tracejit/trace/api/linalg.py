@@ -398,10 +398,15 @@ def slogdet(a: Any) -> Any:
 
 @implements(np.linalg.cholesky)
 def cholesky(a: Any, /, *, upper: bool = False) -> Tracer:
-    """The lower factor L (a = L @ L^H), or U = L^H with upper=True."""
-    lower = bind("cholesky", [asarray(a)])
+    """The lower factor L (a = L @ L^H) from a's lower triangle, or with upper=True the
+    upper factor U (a = U^H @ U) from a's upper triangle: U = chol(a^H)^H."""
+    a = asarray(a)
     if not upper:
-        return lower
-    axes = list(range(lower.ndim - 2)) + [lower.ndim - 1, lower.ndim - 2]
-    factor = transpose(lower, axes)
-    return np.conjugate(factor) if factor.dtype.kind == "c" else factor
+        return bind("cholesky", [a])
+
+    def adjoint(x: Tracer) -> Tracer:
+        axes = list(range(x.ndim - 2)) + [x.ndim - 1, x.ndim - 2]
+        x = transpose(x, axes)
+        return np.conjugate(x) if x.dtype.kind == "c" else x
+
+    return adjoint(bind("cholesky", [adjoint(a)]))

@@ -1,0 +1,146 @@
+"""Reverse and forward mode over a run of recorded equations.
+
+The differentiated function has just been traced into the current context; its
+equations are a slice of `ctx.eqns`. `backward` walks them in reverse applying each op's
+VJP rule, `forward` walks them in order applying JVP rules. Rules record new equations
+into the same context, so the derivative is part of the same graph: optimized, fused and
+compiled with the forward pass, and differentiable again (grad of grad walks the
+equations the first grad recorded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracejit import errors
+from tracejit.autodiff.build import fit, full, is_inexact, tracer_of
+from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP
+from tracejit.graph.ir import Eqn, Var
+from tracejit.trace.context import TraceContext
+
+
+def active_vars(eqns: list[Eqn], roots: list[Var]) -> set[Var]:
+    """Values that depend on a root through inexact (float or complex) values."""
+    active = {v for v in roots if is_inexact(v.dtype)}
+    for eqn in eqns:
+        if eqn.op not in NONDIFF and any(v in active for v in eqn.inputs):
+            active.update(v for v in eqn.outputs if is_inexact(v.dtype))
+    return active
+
+
+def backward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var], outputs: list[Var],
+             cts: list[Any]) -> list[Any]:
+    """Cotangents of `roots` given cotangents `cts` of `outputs` (None: zero)."""
+    active = active_vars(eqns, roots)
+    acc: dict[Var, Any] = {}
+    for v, ct in zip(outputs, cts, strict=True):
+        if ct is not None and v in active:
+            accumulate(acc, v, ct)
+    for eqn in reversed(eqns):
+        if not any(v in acc for v in eqn.outputs):
+            continue
+        out_cts = [acc.pop(v, None) for v in eqn.outputs]
+        if not any(v in active for v in eqn.inputs):
+            continue
+        in_cts = apply_vjp(ctx, eqn, out_cts)
+        for v, ct in zip(eqn.inputs, in_cts, strict=True):
+            if ct is not None and v in active:
+                accumulate(acc, v, ct)
+    return [acc.get(v) for v in roots]
+
+
+def accumulate(acc: dict[Var, Any], v: Var, ct: Any) -> None:
+    ct = fit(ct, v.aval)
+    acc[v] = acc[v] + ct if v in acc else ct
+
+
+def apply_vjp(ctx: TraceContext, eqn: Eqn, out_cts: list[Any]) -> list[Any]:
+    rule = lookup(VJP, eqn)
+    outs = [tracer_of(ctx, v) for v in eqn.outputs]
+    xs = [tracer_of(ctx, v) for v in eqn.inputs]
+    saved, ctx.source = ctx.source, eqn.source
+    try:
+        if len(outs) == 1:
+            in_cts = rule(out_cts[0], outs[0], *xs, **eqn.params)
+        else:
+            cts = tuple(ct if ct is not None else full(v.aval, 0)
+                        for ct, v in zip(out_cts, eqn.outputs, strict=True))
+            in_cts = rule(cts, tuple(outs), *xs, **eqn.params)
+    finally:
+        ctx.source = saved
+    assert len(in_cts) == len(xs), f"VJP rule of {eqn.op} gave {len(in_cts)} cotangents"
+    return list(in_cts)
+
+
+def forward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var],
+            tangents: list[Any]) -> dict[Var, Any]:
+    """Tangents of every value reached from `roots` (given their `tangents`)."""
+    tan: dict[Var, Any] = {}
+    for v, t in zip(roots, tangents, strict=True):
+        if t is not None and is_inexact(v.dtype):
+            tan[v] = fit(t, v.aval)
+    for eqn in eqns:
+        ts = [tan.get(v) for v in eqn.inputs]
+        if eqn.op in NONDIFF or all(t is None for t in ts):
+            continue
+        outs = apply_jvp(ctx, eqn, ts)
+        for v, t in zip(eqn.outputs, outs, strict=True):
+            if t is not None and is_inexact(v.dtype):
+                tan[v] = fit(t, v.aval)
+    return tan
+
+
+def apply_jvp(ctx: TraceContext, eqn: Eqn, ts: list[Any]) -> list[Any]:
+    rule = JVP.get(eqn.op) or jvp_from_vjp(lookup(VJP, eqn), len(eqn.outputs))
+    outs = [tracer_of(ctx, v) for v in eqn.outputs]
+    xs = [tracer_of(ctx, v) for v in eqn.inputs]
+    saved, ctx.source = ctx.source, eqn.source
+    try:
+        result = rule(ts, outs[0] if len(outs) == 1 else tuple(outs), *xs, **eqn.params)
+    finally:
+        ctx.source = saved
+    return [result] if len(outs) == 1 else list(result)
+
+
+def jvp_from_vjp(vjp: Any, nout: int) -> Any:
+    """The JVP of an op as the transpose of its VJP: the VJP is linear in the output
+    cotangent `u`, so J t is the cotangent of `u` when the VJP's result is seeded with
+    `t`. Runs the VJP on a placeholder `u` and `backward` over what it recorded; the
+    placeholder's own equations are dead afterwards and are dropped."""
+
+    def jvp(ts, ans, *xs, **params):
+        ctx = xs[0]._ctx
+        outs = [ans] if nout == 1 else list(ans)
+        us = [full(o.aval if hasattr(o, "aval") else _aval(o), 0) for o in outs]
+        start = len(ctx.eqns)
+        in_cts = vjp(us[0] if nout == 1 else tuple(us), ans, *xs, **params)
+        fitted, seeds = [], []
+        for ct, x, t in zip(in_cts, xs, ts, strict=True):
+            if ct is not None and t is not None:
+                fitted.append(fit(ct, _aval(x)).sym)
+                seeds.append(t)
+        recorded = ctx.eqns[start:]
+        result = backward(ctx, recorded, [u.sym for u in us], fitted, seeds)
+        result = [r if r is not None else None for r in result]
+        return result[0] if nout == 1 else tuple(result)
+
+    return jvp
+
+
+def _aval(t: Any) -> Any:
+    from tracejit.graph.ir import Aval
+
+    return Aval(t.shape, t.dtype)
+
+
+def lookup(table: dict, eqn: Eqn) -> Any:
+    rule = table.get(eqn.op)
+    if rule is not None:
+        return rule
+    why = NO_RULE.get(eqn.op, "no derivative rule is defined for it")
+    raise errors.NotDifferentiableError(
+        f"np.{eqn.op}", f"cannot differentiate through {eqn.op}: {why} (operands: "
+        + ", ".join(str(v.aval) for v in eqn.inputs) + ")",
+        "stop the gradient before it (compute that part outside the differentiated "
+        "function and pass it in), or rewrite it with differentiable operations",
+        eqn.source)
