@@ -1,7 +1,7 @@
 """Library calls in the Numba backend: equations that run on whole arrays.
 
 Native rules cover what Numba does well (BLAS `np.dot`, reshape, concatenate, cumulative
-sums, ahead-of-time constants). Every other op runs its NumPy reference implementation
+sums, ahead-of-time constants, the common forms of integer-array indexing). Every other op runs its NumPy reference implementation
 in object mode (`numba.objmode`): correct for every op in the table and every dtype, at
 the cost of a trip through the interpreter (a few microseconds) per call. So every row has
 a rule here; tests/emit/test_numba_cases.py runs every op case through this backend.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from tracejit.emit.numba import scalars
+from tracejit.emit.numba import indexing, scalars
 from tracejit.graph.ir import Eqn, Var, short_dtype
 from tracejit.graph.ops import OPS, run_impl
 
@@ -119,6 +119,7 @@ NATIVE: dict[str, Callable[..., bool]] = {
     **{op: ahead_of_time for op in AHEAD_OF_TIME},
     "reshape": reshape, "matmul": matmul, "concatenate": concatenate,
     "cumsum": cumulative, "cumprod": cumulative, "accumulate": cumulative,
+    **indexing.NATIVE,
 }
 
 

@@ -229,6 +229,9 @@ class Writer:
             else:
                 self.emit(f"{self.name(out)} = {acc}")
             return
+        if list(axes) == list(range(len(axes))):
+            self.leading_reduction(loop, extents, kept)
+            return
         self.allocate(out)
         depth = self.open_loops(kept, extents, True)
         self.emit(f"{acc} = {scalars.fold_init(eqn)}")
@@ -240,6 +243,41 @@ class Writer:
                        if keepdims or k not in axes)
         self.emit(f"{self.name(out)}[{at}] = {acc}")
         self.indent -= depth
+
+    def leading_reduction(self, loop: Loop, extents: list[str], kept: list[int]) -> None:
+        """Reduce over leading axes (a bias gradient's `sum(axis=0)`) row by row into the
+        output, so the inner loop runs along memory and vectorizes. Each output element
+        still sums in index order. In parallel, chunks of the first kept axis."""
+        eqn = loop.reduce
+        out, axes = eqn.outputs[0], eqn.params["axes"]
+        self.allocate(out)
+        keepdims = eqn.params["keepdims"]
+        at = ", ".join("0" if k in axes else f"i{k}" for k in range(len(loop.shape))
+                       if keepdims or k not in axes)
+        target = f"{self.name(out)}[{at}]"
+        first, ranges, depth = kept[0], {}, 0
+        if self.parallel:
+            n, chunks, k = extents[first], self.temp("c"), self.temp("k")
+            self.emit(f"{chunks} = min({n}, CHUNKS)")
+            self.emit(f"for {k} in prange({chunks}):")
+            self.indent += 1
+            depth = 1
+            ranges[first] = f"range({k} * {n} // {chunks}, ({k} + 1) * {n} // {chunks})"
+
+        def open_kept() -> int:
+            for axis in kept:
+                self.emit(f"for i{axis} in {ranges.get(axis, f'range({extents[axis]})')}:")
+                self.indent += 1
+            return len(kept)
+
+        inner = open_kept()
+        self.emit(f"{target} = {scalars.fold_init(eqn)}")
+        self.indent -= inner
+        inner = self.open_loops(list(axes), extents, False) + open_kept()
+        refs = self.body(loop)
+        value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
+        self.emit(f"{target} = {scalars.fold_combine(eqn, target, value)}")
+        self.indent -= inner + depth
 
     def fold_body(self, loop: Loop, acc: str) -> None:
         eqn = loop.reduce
