@@ -8,9 +8,9 @@
 """
 
 from tracejit import errors
+from tracejit.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noqa: I001
 from tracejit.config import config
 from tracejit.jit import CacheInfo, Jitted, RecompilationWarning, jit, show_source
-from tracejit.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noqa: I001
 
 __version__ = "0.1.0"
 

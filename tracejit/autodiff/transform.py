@@ -10,12 +10,13 @@ equations the first grad recorded).
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from tracejit import errors
 from tracejit.autodiff.build import fit, full, is_inexact, tracer_of
 from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP
-from tracejit.graph.ir import Eqn, Var
+from tracejit.graph.ir import Aval, Eqn, Var
 from tracejit.trace.context import TraceContext
 
 
@@ -42,11 +43,22 @@ def backward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var], outputs: list
         out_cts = [acc.pop(v, None) for v in eqn.outputs]
         if not any(v in active for v in eqn.inputs):
             continue
-        in_cts = apply_vjp(ctx, eqn, out_cts)
-        for v, ct in zip(eqn.inputs, in_cts, strict=True):
-            if ct is not None and v in active:
-                accumulate(acc, v, ct)
+        with attributed(ctx, eqn):
+            in_cts = apply_vjp(ctx, eqn, out_cts)
+            for v, ct in zip(eqn.inputs, in_cts, strict=True):
+                if ct is not None and v in active:
+                    accumulate(acc, v, ct)
     return [acc.get(v) for v in roots]
+
+
+@contextlib.contextmanager
+def attributed(ctx: TraceContext, eqn: Eqn) -> Iterator[None]:
+    """Equations recorded meanwhile carry `eqn`'s source: the user's line they serve."""
+    saved, ctx.source = ctx.source, eqn.source
+    try:
+        yield
+    finally:
+        ctx.source = saved
 
 
 def accumulate(acc: dict[Var, Any], v: Var, ct: Any) -> None:
@@ -58,16 +70,12 @@ def apply_vjp(ctx: TraceContext, eqn: Eqn, out_cts: list[Any]) -> list[Any]:
     rule = lookup(VJP, eqn)
     outs = [tracer_of(ctx, v) for v in eqn.outputs]
     xs = [tracer_of(ctx, v) for v in eqn.inputs]
-    saved, ctx.source = ctx.source, eqn.source
-    try:
-        if len(outs) == 1:
-            in_cts = rule(out_cts[0], outs[0], *xs, **eqn.params)
-        else:
-            cts = tuple(ct if ct is not None else full(v.aval, 0)
-                        for ct, v in zip(out_cts, eqn.outputs, strict=True))
-            in_cts = rule(cts, tuple(outs), *xs, **eqn.params)
-    finally:
-        ctx.source = saved
+    if len(outs) == 1:
+        in_cts = rule(out_cts[0], outs[0], *xs, **eqn.params)
+    else:
+        cts = tuple(ct if ct is not None else full(v.aval, 0)
+                    for ct, v in zip(out_cts, eqn.outputs, strict=True))
+        in_cts = rule(cts, tuple(outs), *xs, **eqn.params)
     assert len(in_cts) == len(xs), f"VJP rule of {eqn.op} gave {len(in_cts)} cotangents"
     return list(in_cts)
 
@@ -83,10 +91,11 @@ def forward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var],
         ts = [tan.get(v) for v in eqn.inputs]
         if eqn.op in NONDIFF or all(t is None for t in ts):
             continue
-        outs = apply_jvp(ctx, eqn, ts)
-        for v, t in zip(eqn.outputs, outs, strict=True):
-            if t is not None and is_inexact(v.dtype):
-                tan[v] = fit(t, v.aval)
+        with attributed(ctx, eqn):
+            outs = apply_jvp(ctx, eqn, ts)
+            for v, t in zip(eqn.outputs, outs, strict=True):
+                if t is not None and is_inexact(v.dtype):
+                    tan[v] = fit(t, v.aval)
     return tan
 
 
@@ -94,11 +103,7 @@ def apply_jvp(ctx: TraceContext, eqn: Eqn, ts: list[Any]) -> list[Any]:
     rule = JVP.get(eqn.op) or jvp_from_vjp(lookup(VJP, eqn), len(eqn.outputs))
     outs = [tracer_of(ctx, v) for v in eqn.outputs]
     xs = [tracer_of(ctx, v) for v in eqn.inputs]
-    saved, ctx.source = ctx.source, eqn.source
-    try:
-        result = rule(ts, outs[0] if len(outs) == 1 else tuple(outs), *xs, **eqn.params)
-    finally:
-        ctx.source = saved
+    result = rule(ts, outs[0] if len(outs) == 1 else tuple(outs), *xs, **eqn.params)
     return [result] if len(outs) == 1 else list(result)
 
 
@@ -111,25 +116,22 @@ def jvp_from_vjp(vjp: Any, nout: int) -> Any:
     def jvp(ts, ans, *xs, **params):
         ctx = xs[0]._ctx
         outs = [ans] if nout == 1 else list(ans)
-        us = [full(o.aval if hasattr(o, "aval") else _aval(o), 0) for o in outs]
+        us = [full(aval_of(o), 0) for o in outs]
         start = len(ctx.eqns)
         in_cts = vjp(us[0] if nout == 1 else tuple(us), ans, *xs, **params)
         fitted, seeds = [], []
         for ct, x, t in zip(in_cts, xs, ts, strict=True):
             if ct is not None and t is not None:
-                fitted.append(fit(ct, _aval(x)).sym)
+                fitted.append(fit(ct, aval_of(x)).sym)
                 seeds.append(t)
         recorded = ctx.eqns[start:]
         result = backward(ctx, recorded, [u.sym for u in us], fitted, seeds)
-        result = [r if r is not None else None for r in result]
         return result[0] if nout == 1 else tuple(result)
 
     return jvp
 
 
-def _aval(t: Any) -> Any:
-    from tracejit.graph.ir import Aval
-
+def aval_of(t: Any) -> Aval:
     return Aval(t.shape, t.dtype)
 
 

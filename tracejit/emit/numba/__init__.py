@@ -30,6 +30,12 @@ from tracejit.rewrite.fusion import Loop, Plan, plan_fusion
 
 log = logging.getLogger("tracejit")
 
+# OpenMP workers spin for a while after each parallel loop; in a graph that alternates
+# loops with BLAS calls they take the cores BLAS's own threads need (an MLP gradient ran
+# 6x slower). Passive waiting unless the user chose a policy; read when Numba's OpenMP
+# threading layer starts, so it must be set before the first parallel call.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 #: estimated per-element operations below which a graph runs on one thread
 PARALLEL_WORK = 1 << 17
 

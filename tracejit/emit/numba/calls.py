@@ -1,9 +1,10 @@
 """Library calls in the Numba backend: equations that run on whole arrays.
 
 Native rules cover what Numba does well (BLAS `np.dot`, reshape, concatenate, cumulative
-sums, ahead-of-time constants, the common forms of integer-array indexing). Every other op runs its NumPy reference implementation
-in object mode (`numba.objmode`): correct for every op in the table and every dtype, at
-the cost of a trip through the interpreter (a few microseconds) per call. So every row has
+sums, ahead-of-time constants, the common forms of integer-array indexing). Every other
+op runs its NumPy reference implementation in object mode (`numba.objmode`): correct for
+every op in the table and every dtype, at the cost of a trip through the interpreter (a
+few microseconds) per call. So every row has
 a rule here; tests/emit/test_numba_cases.py runs every op case through this backend.
 """
 
