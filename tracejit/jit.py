@@ -254,9 +254,19 @@ class Jitted:
                 else x for i, x in enumerate(leaves)]
 
     def call(self, fn: Callable, values: tuple) -> Any:
+        # Parameters still at their default are left out, as the caller left them out:
+        # NumPy's functions treat "not given" and "given the default" differently
+        # (np.sum's keepdims=np._NoValue, a ufunc's signature=None with dtype=None).
         if self.simple:
-            return fn(*values)
-        bound = inspect.BoundArguments(self.signature, dict(zip(self.names, values, strict=True)))
+            params = list(self.signature.parameters.values())
+            n = len(values)
+            while n and values[n - 1] is params[n - 1].default:
+                n -= 1
+            return fn(*values[:n])
+        arguments = {name: v for (name, p), v in zip(self.signature.parameters.items(),
+                                                     values, strict=True)
+                     if v is not p.default or p.kind is p.POSITIONAL_ONLY}
+        bound = inspect.BoundArguments(self.signature, arguments)
         return fn(*bound.args, **bound.kwargs)
 
     def note_static_values(self, leaves: list[Any]) -> None:

@@ -204,13 +204,18 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """`(fun(*primals), vjp_fn)`: `vjp_fn(ct)` returns one cotangent per primal.
 
     `ct` has the structure, shapes and dtypes of `fun`'s output. `vjp_fn` is compiled;
-    it recomputes the forward pass inside its graph rather than keeping residuals.
+    it recomputes the forward pass inside its graph rather than keeping residuals, from
+    copies of the primals taken before `fun` ran (so it differentiates at the values the
+    output came from, and does not repeat `fun`'s writes to its arguments).
     """
     forward, backward = vjp_functions(fun, has_aux)
+    leaves, treedef = tree.flatten(primals)
+    saved = tree.unflatten(treedef, [np.array(x, copy=True) if isinstance(x, np.ndarray)
+                                     else x for x in leaves])
     result = forward(*primals)
 
     def vjp_fn(ct: Any) -> tuple:
-        return backward(primals, ct)
+        return backward(saved, ct)
 
     return (result[0], vjp_fn, result[1]) if has_aux else (result, vjp_fn)
 
@@ -222,6 +227,10 @@ def vjp_functions(fun: Callable, has_aux: bool) -> tuple[Jitted, Jitted]:
         return cache[key]
 
     def pullback(primals, ct):
+        leaves, treedef = tree.flatten(primals)
+        # the function writes into private copies: vjp_fn does not repeat its writes
+        primals = tree.unflatten(treedef, [x.copy() if isinstance(x, Tracer) and x.ndim
+                                           else x for x in leaves])
         lin, treedefs = linearize(fun, primals, {}, range(len(primals)), "vjp")
         out = lin.out[0] if has_aux else lin.out
         outs, out_tree = tree.flatten(out)
@@ -272,6 +281,9 @@ def jvp_function(fun: Callable) -> Jitted:
             if t.shape != leaf.shape:
                 raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape "
                                  f"{leaf.shape}")
+            if t.dtype != leaf.dtype and not t.weak:
+                raise TypeError(f"jvp: a {t.dtype} tangent for a {leaf.dtype} primal; "
+                                "tangents must have their primals' dtypes (as in JAX)")
             seeds.append(t)
         tan = transform.forward(lin.ctx, lin.eqns(), lin.roots, seeds)
         outs, out_tree = tree.flatten(lin.out)
