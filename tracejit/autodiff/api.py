@@ -113,17 +113,10 @@ def root_result(lin: Linearized, cts: list[Any]) -> list[Tracer]:
 def regroup(leaves: list[Any], treedefs: list[Any], single: bool) -> Any:
     groups, k = [], 0
     for treedef in treedefs:
-        count = leaf_count(treedef)
+        count = len(tree.leaf_paths(treedef))
         groups.append(tree.unflatten(treedef, leaves[k:k + count]))
         k += count
     return groups[0] if single else tuple(groups)
-
-
-def leaf_count(treedef: Any) -> int:
-    if treedef is tree.LEAF:
-        return 1
-    children = treedef[2] if treedef[0] is dict else treedef[1]
-    return sum(leaf_count(c) for c in children)
 
 
 def jitted(fun: Callable, wrapper: Callable, name: str) -> Jitted:

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from tracejit.autodiff.build import zeros_like
+from tracejit.trace.tracer import bind
+
 VJP: dict[str, Callable] = {}
 JVP: dict[str, Callable] = {}
 NONDIFF: set[str] = set()
@@ -37,8 +40,6 @@ def nondiff(*names: str) -> None:
 def linear_jvp(name: str, *linear_in: int) -> Callable:
     """The JVP of an op linear in the inputs at `linear_in` (the others are static data,
     like index arrays): the op itself applied to the tangents."""
-    from tracejit.autodiff.build import zeros_like
-    from tracejit.trace.tracer import bind
 
     def jvp(ts, ans, *xs, **params):
         if all(ts[i] is None for i in linear_in):
