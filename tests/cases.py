@@ -1478,6 +1478,90 @@ case("norm_axis_pair", (), lambda x: (np.linalg.norm(x, axis=(1, 2)),
 case("norm_bad_ord", (), lambda x: np.linalg.norm(x, "fro", axis=0),
      [A("f8", f64(), raises=ValueError)])
 
+# --- 9. loops ---------------------------------------------------------------------------------
+# Functions written with tracejit's loop API run as plain Python loops outside a trace, so
+# NumPy gives the expected values. The row-level checks run the loop equation the trace
+# records on the values its operands had.
+
+
+def loop_eqn(fn: Callable, args: tuple) -> tuple[Any, list]:
+    """The first loop equation `fn(*args)` records (args: arrays only), and the values of
+    its operands."""
+    import tracejit
+    from tracejit import tree
+    from tracejit.graph.interpret import eval_graph
+    from tracejit.graph.ir import Graph
+    from tracejit.graph.ops import OPS
+
+    jitted = tracejit.jit(fn, backend="numpy")
+    jitted(*copy_args(args))
+    (entry,) = jitted._cache.values()  # noqa: SLF001 - the traced graph of that call
+    graph = entry.traced.graph
+    eqn = next(e for e in graph.eqns if OPS[e.op].family == "loop")
+    leaves, _ = tree.flatten(jitted.canonical(copy_args(args), {}))
+    inputs = [leaves[i] for i in entry.traced.arg_leaves]
+    operands = eval_graph(Graph(graph.inputs, graph.eqns, eqn.inputs), *inputs)
+    return eqn, operands
+
+
+def loop_row(op: str, fn: Callable, expected: Callable | None = None) -> Row:
+    return Row(op, params=lambda *a: loop_eqn(fn, a)[0].params,
+               inputs=lambda *a: loop_eqn(fn, a)[1], expected=expected)
+
+
+def scan_cumulative(x):
+    import tracejit
+
+    def step(c, xi):
+        c = c + xi
+        return c, c * c
+    return tracejit.scan(step, np.zeros(x.shape[1:], x.dtype), x)
+
+
+def scan_reverse(x):
+    import tracejit
+
+    def step(c, xi):
+        return c * 0.5 + xi, c - xi
+    return tracejit.scan(step, x[0] * 0, x, reverse=True)
+
+
+def fori_scale(x):
+    import tracejit
+
+    return tracejit.fori_loop(0, 5, lambda i, v: v * 0.5 + i, x)
+
+
+def scan_writes_argument(x):
+    import tracejit
+
+    def step(c, _):
+        x[1:] += x[:-1]
+        return c, None
+    tracejit.scan(step, 0, None, length=3)
+
+
+def while_doubling(x):
+    import tracejit
+
+    return tracejit.while_loop(lambda v: v.sum() < 100, lambda v: v * 2, x)
+
+
+case("scan_cumulative", "scan", scan_cumulative,
+     [A("f8", f64((4, 3))), A("f4", f32((5, 2))), A("i8", i64((4, 3))),
+      A("f8-empty", f64((0, 3)))],
+     row=loop_row("scan", scan_cumulative))
+case("scan_reverse", "scan", scan_reverse, [A("f8", f64((4, 3)))], exact=False,
+     row=loop_row("scan", scan_reverse))
+case("fori_loop_scale", "scan", fori_scale, [A("f8", f64((3,))), A("f4", f32((2, 2)))],
+     row=loop_row("scan", fori_scale, expected=lambda x: (fori_scale(x),)))
+case("scan_writes_argument", "scan", scan_writes_argument,
+     [A("f8", f64((5,))), A("i8", i64((4, 2)))], inplace=True)
+case("while_doubling", "while", while_doubling,
+     [A("f8", f64((3,), dom="pos")), A("i8", np.array([1, 2, 3]))],
+     row=loop_row("while", while_doubling, expected=lambda x: (while_doubling(x),)))
+
+
 # --- bookkeeping --------------------------------------------------------------------------
 
 CASES_BY_NAME = {c.name: c for c in CASES}

@@ -39,6 +39,19 @@ class ConcretizationError(TracejitError, TypeError):
     """A traced value was needed as a concrete Python value (bool(), float(), .item())."""
 
 
+class LoopVaryingError(ConcretizationError):
+    """A value that changes from one loop iteration to the next was needed as a Python
+    value inside a loop tracejit compiles as one loop node."""
+
+
+class LoopEscapeError(TracejitError, ValueError):
+    """A value computed inside a compiled loop's body was used outside the loop."""
+
+
+class LoopCarryError(TracejitError, TypeError):
+    """A loop-carried value changes shape or dtype from one iteration to the next."""
+
+
 class DataDependentShapeError(TracejitError, ValueError):
     """The result's shape would depend on array values (np.nonzero, np.unique)."""
 

@@ -42,6 +42,12 @@ REFUSED = {
     "norm_mat_ords": tracejit.errors.NotDifferentiableError,  # ord=2/nuc: singular values
     "norm_axis_pair": tracejit.errors.NotDifferentiableError,
     "det": np.linalg.LinAlgError,  # the rule uses the inverse: singular input raises
+    "while_doubling": tracejit.errors.NotDifferentiableError,  # forward only, as in JAX
+    # scan's rules are in progress:
+    "scan_cumulative": tracejit.errors.NotDifferentiableError,
+    "scan_reverse": tracejit.errors.NotDifferentiableError,
+    "fori_loop_scale": tracejit.errors.NotDifferentiableError,
+    "scan_writes_argument": tracejit.errors.NotDifferentiableError,
 }
 REFUSED_ARGS = {("det", "singular")}
 

@@ -26,7 +26,8 @@ OPS: dict[str, Op] = {}
 class Op:
     """A row of the op table.
 
-    `impl(*arrays, **params)` returns one array, or a tuple of `nout` arrays;
+    `impl(*arrays, **params)` returns one array, or a tuple of `nout` arrays (`nout` -1:
+    as many as the equation's params say, as for loops, whose bodies decide);
     `infer(*avals, **params)` returns the output avals, raising `ValueError`/`TypeError`
     with a plain description when the inputs are invalid for this op.
     """
@@ -51,7 +52,7 @@ def register(op: Op) -> Op:
 def run_impl(op: Op, arrays: list[Any], params: dict[str, Any]) -> list[np.ndarray]:
     """Call an op's NumPy implementation and always return a list of outputs."""
     out = op.impl(*arrays, **params)
-    return list(out) if op.nout > 1 else [out]
+    return [out] if op.nout == 1 else list(out)
 
 
 # --- shared rule helpers -------------------------------------------------------------

@@ -21,17 +21,113 @@ from tracejit.trace.source import user_source
 
 
 class Buffer:
-    """A NumPy allocation: its current value and where it came from."""
+    """A NumPy allocation: its current value and where it came from.
 
-    __slots__ = ("var", "initial", "writeable", "external", "strides")
+    Inside a loop body being traced (a `Frame`), the first access to a buffer made
+    outside the body *enters* it: the body sees a fresh input variable in place of the
+    buffer's outer value, so the body graph is closed over its inputs and a write in the
+    body is a carried value of the loop (see `Frame`).
+    """
+
+    __slots__ = ("_var", "frame", "initial", "writeable", "external", "strides")
 
     def __init__(self, var: Var, writeable: bool = True, external: int | None = None,
                  strides: tuple[int, ...] | None = None) -> None:
-        self.var = var
+        self._var = var
+        self.frame = active_frame()
         self.initial = var
         self.writeable = writeable
         self.external = external
         self.strides = strides
+
+    @property
+    def var(self) -> Var:
+        if self.frame is not active_frame():
+            self.cross()
+        return self._var
+
+    @var.setter
+    def var(self, value: Var) -> None:
+        frame = active_frame()
+        if self.frame is not frame:
+            self.cross()
+        if frame is not None:
+            frame.written.add(id(self))
+        self._var = value
+
+    def cross(self) -> None:
+        """First access from a loop body other than the one that made this buffer."""
+        if self.frame is not None and self.frame.closed:
+            raise errors.LoopEscapeError(
+                "using a value computed inside a loop body", "the value was computed in "
+                "the body of a loop that tracejit compiles as one loop node, and reached "
+                "code outside that loop other than as a loop variable (through a list, an "
+                "attribute, a closure)", "bind it to a variable assigned in the loop, or "
+                "stack per-step values with tracejit.scan", user_source())
+        frame = active_frame()
+        if frame is not None:
+            frame.enter(self)
+
+
+class Frame:
+    """A loop body being traced into its own equation list.
+
+    `entered` maps each outer buffer the body touched to (buffer, outer value, entry
+    variable): the body reads the entry variable, a body input. When the frame closes,
+    a buffer the body wrote is a carry (entry in, final value out); one it only read is
+    a constant of the loop. `close` puts every buffer back to its outer value; the loop
+    builder then sets the written ones to the loop's results.
+    """
+
+    def __init__(self, parent: Frame | None) -> None:
+        self.parent = parent
+        self.entered: dict[int, tuple[Buffer, Var, Var]] = {}
+        self.written: set[int] = set()
+        self.concretized: set[int] = set()
+        self.by_entry: dict[Var, tuple[Buffer, Var]] = {}
+        self.closed = False
+
+    def enter(self, buf: Buffer) -> None:
+        if self.parent is not None and buf.frame is not self.parent:
+            self.parent.enter(buf)
+        outer = buf._var
+        entry = Var(outer.shape, outer.dtype)
+        self.entered[id(buf)] = (buf, outer, entry)
+        self.by_entry[entry] = (buf, outer)
+        buf._var = entry
+        buf.frame = self
+
+    def restore(self) -> None:
+        """Every entered buffer back to its outer value, owned by the parent frame."""
+        for buf, outer, _ in self.entered.values():
+            buf._var = outer
+            buf.frame = self.parent
+        self.closed = True
+
+
+def resolve_entry(var: Var, concretizing: bool = False) -> Var | None:
+    """The outer value a loop body's entry variable stands for; None if `var` is not an
+    entry, or is one of a buffer the body has written (its value varies per iteration)."""
+    frame = active_frame()
+    while frame is not None:
+        hit = frame.by_entry.get(var)
+        if hit is not None:
+            buf, outer = hit
+            if id(buf) in frame.written:
+                return None
+            if concretizing:
+                frame.concretized.add(id(buf))
+            return outer
+        frame = frame.parent
+    return None
+
+
+def active_frame() -> Frame | None:
+    return getattr(_STATE, "frame", None)
+
+
+def set_active_frame(frame: Frame | None) -> None:
+    _STATE.frame = frame
 
 
 @dataclass
@@ -92,20 +188,27 @@ class TraceContext:
         return var
 
     def input_dependencies(self, var: Var) -> set[Var]:
-        """The graph inputs that `var` depends on."""
+        """The values `var` depends on that are not known while tracing: graph inputs,
+        and inside a loop body the values that change from one iteration to the next
+        (the counter, carries). A buffer the body only read so far stands for its outer
+        value (noted in the frame, in case the body writes it later)."""
         seen, stack, deps = set(), [var], set()
+        inputs = set(self.inputs)
         while stack:
             v = stack.pop()
             if v in seen:
                 continue
             seen.add(v)
             eqn = self.producer.get(v)
-            if eqn is None:
-                deps.add(v)
-            else:
+            if eqn is not None:
                 stack.extend(eqn.inputs)
-        inputs = set(self.inputs)
-        return {v for v in deps if v in inputs}
+                continue
+            outer = resolve_entry(v, concretizing=True)
+            if outer is not None:
+                stack.append(outer)
+            elif v in inputs or active_frame() is not None:
+                deps.add(v)
+        return deps
 
     def graph(self, outputs: list[Var]) -> Graph:
         return Graph(tuple(self.inputs), tuple(self.eqns), tuple(outputs), self.name)
@@ -156,7 +259,10 @@ class tracing:
         if not hasattr(_STATE, "stack"):
             _STATE.stack = []
         _STATE.stack.append(self.ctx)
+        self.frame = active_frame()  # a new trace starts outside any loop body
+        set_active_frame(None)
         return self.ctx
 
     def __exit__(self, *exc: object) -> None:
         _STATE.stack.pop()
+        set_active_frame(self.frame)

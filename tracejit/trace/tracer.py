@@ -17,10 +17,10 @@ import numpy as np
 
 from tracejit import errors
 from tracejit.graph.creation import ConstValue
-from tracejit.graph.interpret import eval_graph
-from tracejit.graph.ir import Graph, Var
+from tracejit.graph.ir import Var
+from tracejit.graph.ops import OPS, run_impl
 from tracejit.trace import views
-from tracejit.trace.context import Buffer, Respecialize, TraceContext, current
+from tracejit.trace.context import Buffer, Respecialize, TraceContext, current, resolve_entry
 from tracejit.trace.source import user_source
 from tracejit.trace.views import Step
 
@@ -113,6 +113,14 @@ class Tracer:
         deps = self._ctx.input_dependencies(var)
         if not deps:
             return evaluate_constant(self._ctx, var)
+        inputs = set(self._ctx.inputs)
+        if any(v not in inputs for v in deps):
+            raise errors.LoopVaryingError(
+                what, f"the traced {short(self)} changes from one iteration to the next of "
+                "a loop tracejit compiles as one loop node, so its value is not known while "
+                "tracing", "compute with np.where(cond, a, b) instead of if/else, or run "
+                "the loop in Python with `for ... in tracejit.unroll(range(n))`",
+                user_source())
         leaves = [self._ctx.scalar_leaves.get(v) for v in deps]
         if all(leaf is not None for leaf in leaves):
             raise Respecialize(frozenset(leaves))
@@ -194,17 +202,32 @@ def step_params(step: Step) -> dict[str, Any]:
 
 
 def evaluate_constant(ctx: TraceContext, var: Var) -> np.ndarray:
-    """Evaluate a value that depends on no input, with the interpreter."""
-    needed, stack = set(), [var]
+    """Evaluate a value that depends on no input, with the interpreter. Inside a loop
+    body, an entry variable evaluates as the outer value it stands for."""
+    values: dict[Var, Any] = {}
+    stack = [var]
     while stack:
-        v = stack.pop()
-        eqn = ctx.producer.get(v)
-        if eqn is not None and v not in needed:
-            needed.add(v)
-            stack.extend(eqn.inputs)
-    eqns = tuple(e for e in ctx.eqns if any(o in needed for o in e.outputs))
-    (value,) = eval_graph(Graph((), eqns, (var,)), )
-    return value
+        v = stack[-1]
+        if v in values:
+            stack.pop()
+            continue
+        outer = resolve_entry(v)
+        if outer is not None:
+            if outer in values:
+                values[v] = values[outer]
+                stack.pop()
+            else:
+                stack.append(outer)
+            continue
+        eqn = ctx.producer[v]
+        missing = [u for u in eqn.inputs if u not in values]
+        if missing:
+            stack.extend(missing)
+            continue
+        outs = run_impl(OPS[eqn.op], [values[u] for u in eqn.inputs], eqn.params)
+        values.update(zip(eqn.outputs, outs, strict=True))
+        stack.pop()
+    return values[var]
 
 
 # --- building tracers -------------------------------------------------------------
