@@ -11,6 +11,9 @@
   integer and boolean ops): they pass no cotangent and no tangent.
 * `NO_RULE[op]`: differentiable ops without a rule yet, with the reason; differentiating
   through one raises instead of silently returning zero.
+* `WITH_ACTIVE`: ops whose VJP rule also gets `active=` (one bool per input: whether the
+  transform wants its cotangent). A loop's rule builds a cotangent carry per wanted input,
+  and a carry nobody reads still costs work every iteration.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ VJP: dict[str, Callable] = {}
 JVP: dict[str, Callable] = {}
 NONDIFF: set[str] = set()
 NO_RULE: dict[str, str] = {}
+WITH_ACTIVE: set[str] = set()
 
 
 def defvjp(name: str, vjp: Callable, jvp: Callable | None = None) -> None:

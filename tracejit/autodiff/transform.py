@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from tracejit import errors
 from tracejit.autodiff.build import fit, full, is_inexact, tracer_of
-from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP
+from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP, WITH_ACTIVE
 from tracejit.graph.ir import Aval, Eqn, Var
 from tracejit.trace.context import TraceContext
 
@@ -44,7 +44,7 @@ def backward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var], outputs: list
         if not any(v in active for v in eqn.inputs):
             continue
         with attributed(ctx, eqn):
-            in_cts = apply_vjp(ctx, eqn, out_cts)
+            in_cts = apply_vjp(ctx, eqn, out_cts, active)
             for v, ct in zip(eqn.inputs, in_cts, strict=True):
                 if ct is not None and v in active:
                     accumulate(acc, v, ct)
@@ -66,16 +66,19 @@ def accumulate(acc: dict[Var, Any], v: Var, ct: Any) -> None:
     acc[v] = acc[v] + ct if v in acc else ct
 
 
-def apply_vjp(ctx: TraceContext, eqn: Eqn, out_cts: list[Any]) -> list[Any]:
+def apply_vjp(ctx: TraceContext, eqn: Eqn, out_cts: list[Any], active: set[Var]) -> list[Any]:
     rule = lookup(VJP, eqn)
     outs = [tracer_of(ctx, v) for v in eqn.outputs]
     xs = [tracer_of(ctx, v) for v in eqn.inputs]
+    params = eqn.params
+    if eqn.op in WITH_ACTIVE:
+        params = {**params, "active": tuple(v in active for v in eqn.inputs)}
     if len(outs) == 1:
-        in_cts = rule(out_cts[0], outs[0], *xs, **eqn.params)
+        in_cts = rule(out_cts[0], outs[0], *xs, **params)
     else:
         cts = tuple(ct if ct is not None else full(v.aval, 0)
                     for ct, v in zip(out_cts, eqn.outputs, strict=True))
-        in_cts = rule(cts, tuple(outs), *xs, **eqn.params)
+        in_cts = rule(cts, tuple(outs), *xs, **params)
     assert len(in_cts) == len(xs), f"VJP rule of {eqn.op} gave {len(in_cts)} cotangents"
     return list(in_cts)
 
