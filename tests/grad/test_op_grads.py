@@ -43,11 +43,6 @@ REFUSED = {
     "norm_axis_pair": tracejit.errors.NotDifferentiableError,
     "det": np.linalg.LinAlgError,  # the rule uses the inverse: singular input raises
     "while_doubling": tracejit.errors.NotDifferentiableError,  # forward only, as in JAX
-    # scan's rules are in progress:
-    "scan_cumulative": tracejit.errors.NotDifferentiableError,
-    "scan_reverse": tracejit.errors.NotDifferentiableError,
-    "fori_loop_scale": tracejit.errors.NotDifferentiableError,
-    "scan_writes_argument": tracejit.errors.NotDifferentiableError,
 }
 REFUSED_ARGS = {("det", "singular")}
 
