@@ -69,13 +69,14 @@ def forward_with_residuals(ctx: TraceContext, body, shape: Shape, active: tuple,
     index = recorded(ctx, ans, xs)
     eqn = ctx.eqns[index] if index is not None else None
     fwd_body = eqn.params["body"] if eqn is not None else body
-    n_given = len(ans) - shape.n_carry  # an extended scan's residuals get no cotangent
-    ct_ys = tuple(j < n_given and not known_zero(ctx, cts[shape.n_carry + j])
-                  for j in range(len(fwd_body.outputs) - shape.n_carry))
+    # per-step outputs with a cotangent, by index: an extended scan's outputs begin with
+    # the ones it extends, so the key holds for every extension of the same loop
+    ct_ys = tuple(j for j, ct in enumerate(cts[shape.n_carry:]) if not known_zero(ctx, ct))
     key = (active, ct_ys)
     if eqn is not None and key in LINEARIZED.get(eqn, {}):
         return LINEARIZED[eqn][key]
-    lin = linearize(ctx, fwd_body, shape, active, ct_ys)
+    n_ys = len(fwd_body.outputs) - shape.n_carry
+    lin = linearize(ctx, fwd_body, shape, active, [j in ct_ys for j in range(n_ys)])
     n_out = len(fwd_body.outputs)
     params = {"body": lin.fwd, "n_consts": shape.n_consts, "n_carry": shape.n_carry, **loop}
     if eqn is None:

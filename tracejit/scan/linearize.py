@@ -130,6 +130,55 @@ def linearize(ctx: TraceContext, body: Graph, shape: Shape, active: Sequence[boo
               ct_ys: Sequence[bool]) -> Linearization:
     """Split `body` for a backward loop giving cotangents to the `active` operands, with
     cotangents arriving for the carries and for the per-step outputs marked in `ct_ys`."""
+    t = trace_linearized(ctx, body, shape, active, ct_ys)
+    split = Split(t.ins, set(t.ct_carry) | set(t.ct_y.values()) | set(t.acc_in), t.eqns,
+                  shape)
+    b_out = t.new_ct + t.acc_out + t.x_bar
+    res = split.residuals(b_out)
+    kinds = {r: split.where(r) for r in res}
+    stored = [r for r in res if kinds[r][0] == "res"]
+    hoisted = [r for r in res if kinds[r][0] == "hoist"]
+    fwd = Graph(tuple(t.ins), tuple(split.fwd), tuple(t.outs + stored), f"{body.name}_fwd")
+    hoist = Graph(tuple(t.ins[1:1 + shape.n_consts]), tuple(
+        e for e in split.fwd if e.outputs and not split.varies(e)), tuple(hoisted),
+        f"{body.name}_hoist")
+    kinds.update({r: ("hoist", hoisted.index(r)) for r in hoisted})
+    kinds.update({r: ("res", stored.index(r)) for r in stored})
+    kinds.update({v: ("ct_y", j) for j, v in t.ct_y.items()})
+    b_consts = [r for r in res if kinds[r][0] in ("const", "hoist")]
+    b_xs = [v for v in t.ct_y.values() if v in split.used] + \
+        [r for r in res if kinds[r][0] in ("res", "xs")]
+    bwd = copy_graph([t.ins[0]] + b_consts + t.ct_carry + t.acc_in + b_xs, split.bwd, b_out,
+                     f"{body.name}_bwd")
+    return Linearization(eliminate_dead_code(fwd), eliminate_dead_code(hoist), bwd,
+                         tuple(kinds[r] for r in b_consts), tuple(t.carried), tuple(t.accs),
+                         tuple(kinds[v] for v in b_xs), tuple(t.ys))
+
+
+@dataclass
+class Traced:
+    """A body and its backward pass traced into one equation list (`eqns`), on inputs
+    `ins`. Cotangents enter as `ct_carry` (for the `carried` carries) and `ct_y` (per
+    per-step output); `acc_in` are the accumulated cotangents of the consts at `accs`.
+    The backward pass gives `new_ct` (the carries' cotangents at step entry), `acc_out`
+    and `x_bar` (cotangents of the per-step inputs at `ys`)."""
+
+    ins: list[Var]
+    outs: list[Var]
+    eqns: list[Eqn]
+    carried: list[int]
+    ct_carry: list[Var]
+    ct_y: dict[int, Var]
+    new_ct: list[Var]
+    accs: list[int]
+    acc_in: list[Var]
+    acc_out: list[Var]
+    ys: list[int]
+    x_bar: list[Var]
+
+
+def trace_linearized(ctx: TraceContext, body: Graph, shape: Shape, active: Sequence[bool],
+                     ct_ys: Sequence[bool]) -> Traced:
     carried, act = active_carries(body, shape, active)
     n_carry = shape.n_carry
     with body_frame(ctx) as frame:
@@ -155,36 +204,31 @@ def linearize(ctx: TraceContext, body: Graph, shape: Shape, active: Sequence[boo
         x_bar = [fit(grads[shape.x(i)], ins[1 + shape.x(i)].aval).sym for i in ys]
         eqns = list(ctx.eqns)
     assert not frame.entered, "a scan derivative body read a value from outside"
-    split = Split(ins, set(ct_carry) | set(ct_y.values()) | set(acc_in), eqns, shape)
-    b_out = new_ct + acc_out + x_bar
-    res = split.residuals(b_out)
-    stored = [r for r in res if split.where(r)[0] == "res"]
-    hoisted = [r for r in res if split.where(r)[0] == "hoist"]
-    fwd = eliminate_dead_code(Graph(tuple(ins), tuple(split.fwd), tuple(outs + stored),
-                                    f"{body.name}_fwd"))
-    hoist = eliminate_dead_code(Graph(tuple(ins[1:1 + shape.n_consts]), tuple(
-        e for e in split.fwd if e.outputs and not split.varies(e)), tuple(hoisted),
-        f"{body.name}_hoist"))
-    b_consts = [r for r in res if split.where(r)[0] in ("const", "hoist")]
-    b_xs = [v for v in ct_y.values() if v in split.used] + \
-        [r for r in res if split.where(r)[0] in ("res", "xs")]
-    rename = {v: Var(v.shape, v.dtype) for v in [ins[0]] + b_consts + ct_carry + acc_in + b_xs}
-    bwd = Graph(tuple(rename[v] for v in [ins[0]] + b_consts + ct_carry + acc_in + b_xs),
-                tuple(Eqn(e.op, tuple(rename.get(v, v) for v in e.inputs), e.outputs,
-                          e.params, e.source) for e in split.bwd),
-                tuple(rename.get(v, v) for v in b_out), f"{body.name}_bwd")
-    where = {r: split.where(r) for r in res}
-    where.update({r: ("hoist", hoisted.index(r)) for r in hoisted})
-    where.update({r: ("res", stored.index(r)) for r in stored})
-    where.update({v: ("ct_y", j) for j, v in ct_y.items()})
-    return Linearization(fwd, hoist, eliminate_dead_code(bwd),
-                         tuple(where[r] for r in b_consts), tuple(carried), tuple(accs),
-                         tuple(where[v] for v in b_xs), tuple(ys))
+    return Traced(ins, outs, eqns, carried, ct_carry, ct_y, new_ct, accs, acc_in, acc_out,
+                  ys, x_bar)
 
 
 def cotangent(ct, like: Var) -> Var:
     """A cotangent's (or tangent's) value, fitted to `like` (zeros where none flowed)."""
     return (full(like.aval, 0) if ct is None else fit(ct, like.aval)).sym
+
+
+def copy_graph(inputs: list[Var], eqns: list[Eqn], outputs: list[Var], name: str) -> Graph:
+    """A graph of `eqns` with every variable renamed: it shares none with another body."""
+    env = {v: Var(v.shape, v.dtype) for v in inputs}
+    copied = []
+    for eqn in eqns:
+        outs = tuple(Var(v.shape, v.dtype) for v in eqn.outputs)
+        copied.append(Eqn(eqn.op, tuple(env[v] for v in eqn.inputs), outs, eqn.params,
+                          eqn.source))
+        env.update(zip(eqn.outputs, outs, strict=True))
+    return Graph(tuple(env[v] for v in inputs), tuple(copied), tuple(env[v] for v in outputs),
+                 name)
+
+
+#: ops the backward loop recomputes from their operand rather than having the forward
+#: loop store their result: views and broadcasts, never smaller than what they read
+REMAT = frozenset({"reshape", "transpose", "broadcast_to"})
 
 
 class Split:
@@ -193,21 +237,22 @@ class Split:
     the latter."""
 
     def __init__(self, ins: list[Var], seeds: set[Var], eqns: list[Eqn], shape: Shape):
-        self.ins, self.shape = ins, shape
-        self.consts = set(ins[1:1 + shape.n_consts])
+        self.ins, self.shape, self.seeds = ins, shape, seeds
         self.varying = {ins[0]} | set(ins[1 + shape.n_consts:])  # k, carries, inputs
+        self.order = eqns
         reads_ct = set(seeds)
         self.fwd: list[Eqn] = []
-        self.bwd: list[Eqn] = []
+        self.in_bwd: set[int] = set()
         for eqn in eqns:
             if any(v in reads_ct for v in eqn.inputs):
-                self.bwd.append(eqn)
+                self.in_bwd.add(id(eqn))
                 reads_ct.update(eqn.outputs)
             else:
                 self.fwd.append(eqn)
                 if self.varies(eqn):
                     self.varying.update(eqn.outputs)
-        self.seeds = seeds
+        self.producer = {v: e for e in self.fwd for v in e.outputs}
+        self.bwd: list[Eqn] = []
         self.used: set[Var] = set()
 
     def varies(self, eqn: Eqn) -> bool:
@@ -215,16 +260,22 @@ class Split:
 
     def residuals(self, outputs: list[Var]) -> list[Var]:
         """Keep the backward equations `outputs` need; the values they read from outside
-        the backward part, in order of first use."""
-        graph = eliminate_dead_code(Graph((), tuple(self.bwd), tuple(outputs)))
-        self.bwd = list(graph.eqns)
-        defined = {v for e in self.bwd for v in e.outputs}
-        res: dict[Var, None] = {}
-        for v in [v for e in self.bwd for v in e.inputs] + outputs:
-            self.used.add(v)
-            if v not in defined and v not in self.seeds:
-                res.setdefault(v)
-        return list(res)
+        the backward part, in order of first use. A per-step view of a value is
+        recomputed by the backward part (its operand is the residual instead)."""
+        while True:
+            bwd = [e for e in self.order if id(e) in self.in_bwd]
+            self.bwd = list(eliminate_dead_code(Graph((), tuple(bwd), tuple(outputs))).eqns)
+            defined = {v for e in self.bwd for v in e.outputs}
+            res: dict[Var, None] = {}
+            for v in [v for e in self.bwd for v in e.inputs] + outputs:
+                if v not in defined and v not in self.seeds:
+                    res.setdefault(v)
+            remat = {id(self.producer[r]) for r in res if self.where(r)[0] == "res"
+                     and r in self.producer and self.producer[r].op in REMAT}
+            if not remat:
+                self.used = set(res) | {v for e in self.bwd for v in e.inputs}
+                return list(res)
+            self.in_bwd |= remat
 
     def where(self, v: Var) -> tuple[str, int]:
         ins, shape = self.ins, self.shape
