@@ -270,3 +270,295 @@ def test_rnn_gradients_vs_jax(jax_x64):
     want = jax_x64.grad(make(jax_x64.numpy, jax_x64.lax), argnums=(0, 1, 2, 3, 4))(
         W, U, b, h0, xs)
     close(got, want)
+
+
+# --- second order -------------------------------------------------------------------------
+
+
+def small(xp, lax):
+    def f(a, x):
+        def step(c, xi):
+            c = xp.sin(c * a + xi)
+            return c, c * c
+
+        c, ys = lax.scan(step, x[0], x)
+        return xp.sum(c) + xp.sum(ys * a)
+
+    return f
+
+
+def test_hessian_vs_jax(jax_x64):
+    a = np.array([0.3, -0.7])
+    x = np.random.default_rng(5).normal(size=(4, 2))
+    got = tracejit.hessian(small(np, NumpyLax), argnums=(0, 1))(a, x)
+    want = jax_x64.hessian(small(jax_x64.numpy, jax_x64.lax), argnums=(0, 1))(a, x)
+    for g_row, w_row in zip(got, want, strict=True):
+        close(g_row, w_row)
+
+
+def test_grad_of_grad_vs_jax(jax_x64):
+    a = np.array([0.3, -0.7])
+    x = np.random.default_rng(5).normal(size=(4, 2))
+
+    def outer(xp, grad, lax):
+        f = small(xp, lax)
+        return lambda a, x: xp.sum(xp.cos(grad(f)(a, x)))
+
+    got = tracejit.grad(outer(np, tracejit.grad, NumpyLax))(a, x)
+    want = jax_x64.grad(outer(jax_x64.numpy, jax_x64.grad, jax_x64.lax))(a, x)
+    close([got], [want])
+
+
+def test_hessian_vector_product_forward_over_reverse(jax_x64):
+    a = np.array([0.3, -0.7])
+    x = np.random.default_rng(5).normal(size=(4, 2))
+    t = (np.array([1.0, 2.0]), np.random.default_rng(6).normal(size=(4, 2)))
+    _, got = tracejit.jvp(tracejit.grad(small(np, NumpyLax)), (a, x), t)
+    _, want = jax_x64.jvp(jax_x64.grad(small(jax_x64.numpy, jax_x64.lax)), (a, x), t)
+    close([got], [want])
+
+
+def test_second_order_against_differences_of_the_gradient():
+    f = small(np, NumpyLax)
+    a = np.array([0.3, -0.7])
+    x = np.random.default_rng(5).normal(size=(4, 2))
+    grad = tracejit.grad(f)
+    hess = tracejit.hessian(f)(a, x)
+    cols = [(grad(a + EPS * e, x) - grad(a - EPS * e, x)) / (2 * EPS) for e in np.eye(2)]
+    np.testing.assert_allclose(hess, np.stack(cols, axis=-1), rtol=1e-6, atol=1e-8)
+
+
+# --- edge cases ---------------------------------------------------------------------------
+
+
+def zero_length(xp, lax):
+    def f(a, x):
+        c, ys = lax.scan(lambda c, xi: (c * a + xi, c * a), x[0] * 2.0, x[:0])
+        return xp.sum(c * c * a) + xp.sum(ys)
+
+    return f
+
+
+def test_zero_length_scan(jax_x64):
+    a, x = np.array([0.5, 1.5]), np.random.default_rng(7).normal(size=(3, 2))
+    got = tracejit.grad(zero_length(np, NumpyLax), argnums=(0, 1))(a, x)
+    want = jax_x64.grad(zero_length(jax_x64.numpy, jax_x64.lax), argnums=(0, 1))(a, x)
+    close(got, want)
+    np.testing.assert_allclose(got[1][0], 8.0 * x[0] * a)  # d/dx0 of 4 x0² a
+    _, t = tracejit.jvp(zero_length(np, NumpyLax), (a, x), (np.ones(2), np.ones((3, 2))))
+    np.testing.assert_allclose(t, np.sum(4 * x[0] ** 2 + 8 * x[0] * a))
+
+
+def test_buffer_carry_in_place_write(jax_x64):
+    """A body that writes an array in place: the buffer is a carry of the loop."""
+    def f(x, w):
+        y = x.copy()
+
+        def step(c, _):
+            y[1:] += w * np.sin(y[:-1])
+            return c, None
+
+        tracejit.scan(step, 0.0, None, length=3)
+        return np.sum(y ** 2)
+
+    def fj(x, w):
+        jnp = jax_x64.numpy
+
+        def step(y, _):
+            return y.at[1:].add(w * jnp.sin(y[:-1])), None
+
+        y, _ = jax_x64.lax.scan(step, x, None, length=3)
+        return jnp.sum(y ** 2)
+
+    x, w = np.linspace(0, 1, 5), 0.5
+    got = tracejit.grad(f, argnums=(0, 1))(x, w)
+    close(got, jax_x64.grad(fj, argnums=(0, 1))(x, w))
+    _, t = tracejit.jvp(f, (x, w), (np.ones(5), 1.0))
+    close([t], [jax_x64.jvp(fj, (x, w), (np.ones(5), 1.0))[1]])
+
+
+def test_grad_writes_the_argument_as_the_function_does():
+    def f(x):
+        def step(c, _):
+            x[1:] += 0.5 * np.sin(x[:-1])
+            return c, None
+
+        tracejit.scan(step, 0, None, length=3)
+        return np.sum(x ** 2)
+
+    x0 = np.linspace(0, 1, 5)
+    x, expected = x0.copy(), x0.copy()
+    f(expected)  # a Python loop outside a trace
+    g = tracejit.grad(f)(x)
+    np.testing.assert_allclose(x, expected, rtol=1e-14)
+    numeric = [(f(x0 + EPS * e) - f(x0 - EPS * e)) / (2 * EPS) for e in np.eye(5)]
+    np.testing.assert_allclose(g, numeric, rtol=1e-6)
+
+
+def test_float32_derivatives_keep_dtypes():
+    def f(a, x):
+        c, ys = tracejit.scan(lambda c, xi: (np.sin(c * a + xi), c), x[0], x)
+        return np.sum(c) + np.sum(ys)
+
+    a, x = np.float32([0.3, 0.5]), np.ones((3, 2), np.float32)
+    ga, gx = tracejit.grad(f, argnums=(0, 1))(a, x)
+    assert ga.dtype == gx.dtype == np.float32
+    g64 = tracejit.grad(f, argnums=(0, 1))(a.astype(float), x.astype(float))
+    np.testing.assert_allclose(ga, g64[0], rtol=1e-5)
+    np.testing.assert_allclose(gx, g64[1], rtol=1e-5)
+
+
+def test_grad_inside_a_loop_body(jax_x64):
+    """A gradient taken in a scan body (one step of gradient descent), differentiated."""
+    def make(xp, lax, grad):
+        def inner(w, x):
+            return xp.sum(xp.sin(w * x))
+
+        def outer(w, xs):
+            w, _ = lax.scan(lambda w, x: (w - 0.1 * grad(inner)(w, x), None), w, xs)
+            return xp.sum(w * w)
+
+        return outer
+
+    w, xs = np.array([0.2, -0.3]), np.random.default_rng(8).normal(size=(4, 2))
+    got = tracejit.grad(make(np, NumpyLax, tracejit.grad))(w, xs)
+    want = jax_x64.grad(make(jax_x64.numpy, jax_x64.lax, jax_x64.grad))(w, xs)
+    close([got], [want])
+
+
+# --- while: forward only ------------------------------------------------------------------
+
+
+def loop_constant():
+    """32.0, computed by a while loop on constants."""
+    return tracejit.while_loop(lambda s: s[0] < 5, lambda s: (s[0] + 1, s[1] * 2.0),
+                               (0, 1.0))[1]
+
+
+def test_while_without_active_values_is_no_obstacle():
+    def f(x):
+        unused = tracejit.while_loop(lambda v: v.sum() < 100, lambda v: v * 2, x)  # noqa: F841
+        return np.sum(x * loop_constant())
+
+    np.testing.assert_array_equal(tracejit.grad(f)(np.ones(3)), [32.0, 32.0, 32.0])
+    # forward mode meets every equation a tangent reaches, used or not: no unused loop
+    _, t = tracejit.jvp(lambda x: np.sum(x * loop_constant()), (np.ones(3),), (np.ones(3),))
+    assert t == 96.0
+
+
+def test_while_with_a_derivative_through_it_refuses():
+    def f(x):
+        return np.sum(tracejit.while_loop(lambda v: v.sum() < 100, lambda v: v * 2, x))
+
+    with pytest.raises(errors.NotDifferentiableError, match="fixed trip count"):
+        tracejit.grad(f)(np.ones(3))
+    with pytest.raises(errors.NotDifferentiableError, match="fixed trip count"):
+        tracejit.jvp(f, (np.ones(3),), (np.ones(3),))
+
+
+# --- the graphs: loops, not unrolled; the forward loop runs once --------------------------
+
+
+def scan_eqns(graph):
+    return [e for e in graph.eqns if e.op == "scan"]
+
+
+def rnn_loss(W, U, b, h0, xs):
+    h, _ = rnn(np, NumpyLax)(W, U, b, h0, xs)
+    return np.sum(h * h)
+
+
+def test_backward_pass_is_a_loop_not_unrolled():
+    W, U, b, h0, _ = args_of("rnn")
+    g = tracejit.grad(rnn_loss, argnums=(0, 1, 2, 3, 4))
+    sizes = []
+    for steps in (3, 50):
+        xs = np.random.default_rng(9).normal(size=(steps, 3))
+        graph = g.graph(W, U, b, h0, xs)
+        forward, backward = scan_eqns(graph)
+        assert not forward.params["reverse"] and backward.params["reverse"]
+        assert backward.params["length"] == steps
+        sizes.append(len(graph.eqns) + sum(len(e.params["body"].eqns) for e in (forward,
+                                                                                backward)))
+    assert sizes[0] == sizes[1]
+
+
+def test_rnn_stores_two_states_per_step():
+    """Per step the forward loop stores h (the matmul cotangents need it) and 1 - h'² (the
+    tanh derivative): 2 × 4 values. xs[t] is read again from xs, W.T and U.T are computed
+    once before the backward loop."""
+    W, U, b, h0, xs = args_of("rnn")
+    graph = tracejit.grad(rnn_loss, argnums=(0, 1, 2, 3, 4)).graph(W, U, b, h0, xs)
+    forward, backward = scan_eqns(graph)
+    n_carry = forward.params["n_carry"]
+    residuals = forward.outputs[n_carry + 1:]  # after the carry and the stacked states
+    assert [v.shape for v in residuals] == [(7, 4), (7, 4)]
+    assert xs.shape in [v.shape for v in backward.inputs]  # xs itself, not a copy
+    b_consts = backward.inputs[:backward.params["n_consts"]]
+    assert sorted(v.shape for v in b_consts) == [(4, 3), (4, 4)]  # U.T, W.T
+
+
+def test_forward_loop_runs_once():
+    W, U, b, h0, xs = args_of("rnn")
+    f = rnn(np, NumpyLax)
+    loss = weighted_loss(f, output_weights(f, (W, U, b, h0, xs)))
+    for transform in (tracejit.grad(loss, argnums=(0, 3)),
+                      tracejit.value_and_grad(loss, argnums=(0, 3))):
+        assert len(scan_eqns(transform.graph(W, U, b, h0, xs))) == 2
+    pushforward = tracejit.autodiff.api.jvp_function(f)
+    assert len(scan_eqns(pushforward.graph((W, U, b, h0, xs), (W, U, b, h0, xs)))) == 1
+
+
+def test_jacobian_rows_share_the_forward_loop():
+    def f(a, x):
+        c, ys = tracejit.scan(lambda c, xi: (np.sin(c * a + xi), c * a), x[0], x)
+        return c
+
+    a, x = np.array([0.3, -0.7]), np.random.default_rng(5).normal(size=(4, 2))
+    graph = tracejit.jacobian(f).graph(a, x)
+    loops = scan_eqns(graph)
+    assert [e.params["reverse"] for e in loops] == [False, True, True]  # one per row
+    jac = tracejit.jacobian(f)(a, x)
+    numeric = np.stack([(f(a + EPS * e, x) - f(a - EPS * e, x)) / (2 * EPS)
+                        for e in np.eye(2)], axis=-1)
+    np.testing.assert_allclose(jac, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_only_active_operands_get_cotangent_carries():
+    """W is not differentiated and FIXED is a global: neither gets a cotangent carry, and
+    the stacked outputs nobody reads send no cotangent into the backward loop."""
+    W, h0, xs = args_of("closed_over")
+
+    def loss(W, h0, xs):
+        h, _ = closed_over(np, NumpyLax)(W, h0, xs)
+        return np.sum(h)
+
+    graph = tracejit.grad(loss, argnums=1).graph(W, h0, xs)
+    _, backward = scan_eqns(graph)
+    assert backward.params["n_carry"] == 1  # the cotangent of h only
+    assert len(backward.outputs) == 1  # no stacked cotangent of xs either
+    per_step = backward.inputs[backward.params["n_consts"] + 1:]
+    assert (5,) not in [v.shape for v in per_step]  # no zero cotangent of ys
+    g = tracejit.grad(loss, argnums=1)(W, h0, xs)
+    numeric = [(loss(W, h0 + EPS * e, xs) - loss(W, h0 - EPS * e, xs)) / (2 * EPS)
+               for e in np.eye(3)]
+    np.testing.assert_allclose(g, numeric, rtol=1e-6)
+
+
+def test_without_the_recorded_forward_loop_a_second_one_computes_residuals(monkeypatch):
+    """Where the rule cannot find the forward scan in the current equation list, it
+    records a second forward loop for the residuals (and the JVP a second loop)."""
+    from tracejit.scan import autodiff as scan_ad
+
+    monkeypatch.setattr(scan_ad, "recorded", lambda ctx, ans, xs: None)
+    f, args = tj_model("rnn"), args_of("rnn")
+    cs = output_weights(f, args)
+    grad = tracejit.grad(weighted_loss(f, cs), argnums=(0, 1, 2, 3, 4))
+    both = tracejit.value_and_grad(weighted_loss(f, cs), argnums=(0, 1, 2, 3, 4))
+    assert len(scan_eqns(grad.graph(*args))) == 2  # the value's loop is dead
+    assert len(scan_eqns(both.graph(*args))) == 3
+    ts = [np.random.default_rng(3).normal(size=np.shape(a)) for a in args]
+    expected = dot(cs, directional(f, args, ts))
+    assert np.isclose(dot(ts, grad(*args)), expected, rtol=1e-6)
+    _, tangents = tracejit.jvp(f, args, ts)
+    close(tangents, directional(f, args, ts), rtol=1e-6, atol=1e-8)

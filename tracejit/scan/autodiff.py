@@ -15,9 +15,12 @@ forward loop (a Jacobian's rows) reuse them.
 `scan`'s JVP is a scan of the body's JVP, tangent carries beside the primal carries; it
 replaces the primal scan as well, so the loop runs once.
 
-`while` has none, as in JAX: its trip count is only known when it runs, so reverse mode
-would have to store an unbounded number of carries. Loops with a trip count known while
-tracing are `scan`s (`fori_loop` with Python bounds, converted `for` loops), which do.
+`while` has no rule: its trip count is only known when it runs, so reverse mode would
+have to store an unbounded number of carries (JAX refuses it too; JAX's forward mode
+through `while_loop` has no counterpart here). Loops with a trip count known while
+tracing are `scan`s (`fori_loop` with Python bounds, converted `for` loops), which have
+both. A while loop that no derivative flows through is no obstacle: the transforms only
+look up rules where a cotangent or tangent reaches an equation.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ from tracejit.trace.tracer import Tracer, fresh
 
 NO_RULE["while"] = (
     "a while loop runs a number of iterations known only at run time, so reverse mode "
-    "cannot store its carries; write the loop with a fixed trip count (a `for` loop over "
-    "range(n), tracejit.fori_loop with Python bounds, or tracejit.scan), which is "
-    "differentiable")
+    "cannot store its carries (and it has no forward-mode rule either); write the loop "
+    "with a fixed trip count (a `for` loop over range(n), tracejit.fori_loop with Python "
+    "bounds, or tracejit.scan), which is differentiable in both modes")
 
 #: forward scans extended with residuals: {key: (linearization, residual outputs)}, the
 #: key being which operands are differentiated and which outputs have cotangents
@@ -114,11 +117,10 @@ def scan_jvp(ts, ans, *xs, body, n_consts, n_carry, length, reverse):
     shape = Shape(n_consts, n_carry, len(xs) - n_consts - n_carry)
     active = tuple(t is not None and is_inexact(x.dtype) for t, x in zip(ts, xs, strict=True))
     tan = jvp_body(ctx, body, shape, active)
-    bounds = [0, shape.carry(0), shape.x(0), len(xs)]
     inputs = []
-    for lo, hi in zip(bounds, bounds[1:]):
-        inputs += [x.sym for x in xs[lo:hi]] + \
-            [cotangent(ts[p], xs[p].sym) for p in tan.roots if lo <= p < hi]
+    for group in shape.groups():
+        inputs += [xs[p].sym for p in group] + \
+            [cotangent(ts[p], xs[p].sym) for p in tan.roots if p in group]
     params = {"body": tan.graph, "n_consts": n_consts + sum(p < n_consts for p in tan.roots),
               "n_carry": n_carry + len(tan.carries), "length": length, "reverse": reverse}
     outs = replace_primal(ctx, ans, xs, inputs, params)

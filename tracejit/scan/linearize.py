@@ -16,13 +16,14 @@ reads from the forward part is a residual, placed where it is cheapest to have:
 * a value computed from consts only (`W.T`): computed once before the backward loop
   (hoisted), a const of it;
 * anything else (a carry's value at step k, `1 - tanh²`): an extra per-step output of
-  the forward loop, stacked over steps (stored).
+  the forward loop, stacked over steps (stored). A view of such a value (`h.T`, a
+  reshape, a broadcast) is recomputed by the backward loop from what it views.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 from tracejit.autodiff import transform
 from tracejit.autodiff.build import fit, full, is_inexact
@@ -59,10 +60,6 @@ class Linearization:
     xs: tuple[tuple[str, int], ...]
     ys: tuple[int, ...]
 
-    @property
-    def n_res(self) -> int:
-        return sum(1 for kind, _ in self.xs if kind == "res")
-
 
 @dataclass(frozen=True)
 class Shape:
@@ -72,14 +69,16 @@ class Shape:
     n_carry: int
     n_xs: int
 
-    def const(self, i: int) -> int:  # position among the body's inputs after k
-        return i
-
-    def carry(self, j: int) -> int:
+    def carry(self, j: int) -> int:  # operand position (body input position after k)
         return self.n_consts + j
 
     def x(self, i: int) -> int:
         return self.n_consts + self.n_carry + i
+
+    def groups(self) -> list[range]:
+        """The operand positions of the consts, of the carries, of the per-step inputs."""
+        return [range(self.carry(0)), range(self.carry(0), self.x(0)),
+                range(self.x(0), self.x(self.n_xs))]
 
 
 def active_carries(body: Graph, shape: Shape, active: Sequence[bool]) -> tuple[list[int],
@@ -97,7 +96,8 @@ def active_carries(body: Graph, shape: Shape, active: Sequence[bool]) -> tuple[l
         carried |= more
 
 
-def body_roots(body: Graph, shape: Shape, active: Sequence[bool], carried) -> list[int]:
+def body_roots(body: Graph, shape: Shape, active: Sequence[bool],
+               carried: Collection[int]) -> list[int]:
     """Positions (after k) of the body inputs that are differentiated: the active consts
     and per-step inputs, the `carried` carries; inexact ones only."""
     def wanted(p: int) -> bool:
@@ -324,10 +324,9 @@ def jvp_body(ctx: TraceContext, body: Graph, shape: Shape,
         t_y = [tan[outs[n_carry + j]].sym for j in ys]
         eqns = list(ctx.eqns)
     assert not frame.entered, "a scan derivative body read a value from outside"
-    bounds = [0, shape.carry(0), shape.x(0), len(ins) - 1]
     inputs = [ins[0]]
-    for lo, hi in zip(bounds, bounds[1:]):
-        inputs += ins[1 + lo:1 + hi] + [t_in[p] for p in roots if lo <= p < hi]
+    for group in shape.groups():
+        inputs += [ins[1 + p] for p in group] + [t_in[p] for p in roots if p in group]
     outputs = outs[:n_carry] + t_carry + outs[n_carry:] + t_y
     graph = Graph(tuple(inputs), tuple(eqns), tuple(outputs), f"{body.name}_jvp")
     return Tangents(eliminate_dead_code(graph), tuple(roots), tuple(carried), tuple(ys))
