@@ -19,9 +19,13 @@ The rules, in the order they apply:
   the reduced value accumulated in a register.
 * `set_slice` becomes a loop over the slice that computes the update in place of the
   copy-then-assign; it writes into its target's buffer directly when nothing else reads
-  that buffer afterwards.
+  that buffer afterwards and the buffer is the plan's to overwrite: made by its own
+  loops, or an input the caller declares `writable` (a loop body's carried arrays).
 * Consecutive loops over the same shape merge into one, so two outputs of one chain are
   computed in one pass.
+* A slice update that writes back the very slice it read, `set_slice(x, x[s], s)` (what
+  `u[1:-1] += v` records after its update: Python assigns the augmented view back), is
+  `x` itself: no kernel.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from tracejit.graph.ir import Eqn, Graph, Var
+from tracejit.rewrite.dce import eliminate_dead_code
 
 VIEW_OPS = frozenset({"slice", "transpose", "broadcast_to", "reshape"})
 FOLDABLE = frozenset({"sum", "prod", "max", "min", "any", "all", "reduce"})
@@ -148,21 +153,48 @@ Kernel = Union[Loop, Call]
 
 @dataclass
 class Plan:
+    """`graph` is the one planned: `source` without its identity updates."""
+
     graph: Graph
     kernels: list[Kernel]
     materialized: set[Var]
+    source: Graph | None = None
 
 
 def plan_fusion(graph: Graph, inlinable: Callable[[Eqn], bool],
-                foldable: Callable[[Eqn], bool]) -> Plan:
-    """Group `graph`'s equations into kernels (see the module docstring)."""
-    return Planner(graph, inlinable, foldable).run()
+                foldable: Callable[[Eqn], bool], writable: frozenset[Var] = frozenset()) -> Plan:
+    """Group `graph`'s equations into kernels (see the module docstring). `writable`
+    inputs are buffers the plan may update in place."""
+    plan = Planner(drop_identity_updates(graph), inlinable, foldable, writable).run()
+    plan.source = graph
+    return plan
+
+
+def drop_identity_updates(graph: Graph) -> Graph:
+    """`graph` with every `y = set_slice(x, slice(x, s), s)` removed and `y` replaced by `x`
+    (the same value, bitwise)."""
+    producer = {v: e for e in graph.eqns for v in e.outputs}
+    same: dict[Var, Var] = {}
+    eqns = []
+    for e in graph.eqns:
+        e = Eqn(e.op, tuple(same.get(v, v) for v in e.inputs), e.outputs, e.params, e.source)
+        read = producer.get(e.inputs[1]) if e.op == "set_slice" else None
+        if (read is not None and read.op == "slice" and read.inputs[0] is e.inputs[0]
+                and read.params["triples"] == e.params["triples"]):
+            same[e.outputs[0]] = e.inputs[0]
+            continue
+        eqns.append(e)
+    if not same:
+        return graph
+    outputs = tuple(same.get(v, v) for v in graph.outputs)
+    return eliminate_dead_code(Graph(graph.inputs, tuple(eqns), outputs, graph.name))
 
 
 class Planner:
     def __init__(self, graph: Graph, inlinable: Callable[[Eqn], bool],
-                 foldable: Callable[[Eqn], bool]) -> None:
+                 foldable: Callable[[Eqn], bool], writable: frozenset[Var] = frozenset()) -> None:
         self.graph = graph
+        self.writable = writable
         self.producer: dict[Var, Eqn] = {v: e for e in graph.eqns for v in e.outputs}
         self.consumers: dict[Var, list[Eqn]] = {}
         for e in graph.eqns:
@@ -273,9 +305,11 @@ class Planner:
         later = [c for c in self.consumers.get(target, []) if c is not e]
         reads_target = any(isinstance(s, Read) and s.var is target for s in loop.body)
         # in place only into a buffer this plan's own loops made (a library call's
-        # result may be a view of something still live), that nothing reads afterwards
+        # result may be a view of something still live) or a writable input, that
+        # nothing reads afterwards
         producer = self.producer.get(target)
-        fresh = producer is not None and self.kind[producer] not in ("call", "reduce")
+        fresh = target in self.writable if producer is None else \
+            self.kind[producer] not in ("call", "reduce")
         loop.in_place = (fresh and target not in self.graph.outputs and not later
                          and not reads_target)
         return loop
