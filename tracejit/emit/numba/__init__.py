@@ -9,11 +9,13 @@ signature, without Numba's type dispatch.
 
 Two variants of each module exist: serial, and parallel (`prange` over the outermost
 axis of each loop). The variant is picked per trace from the work its loops do, so small
-arrays never pay for waking threads.
+arrays never pay for waking threads. The body of a loop op (`scan`, `while`: their rules
+are in `tracejit/scan/numba.py`) picks its own, from the work of one iteration.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import warnings
@@ -51,11 +53,17 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
                  "NumPy interpreter", graph.name, ", ".join(unsupported))
         return numpy_backend.compile_graph(graph)
     plan = plan_fusion(graph, scalars.inlinable, scalars.foldable)
-    parallel = numba.config.NUMBA_NUM_THREADS > 1 and work(plan) >= PARALLEL_WORK
-    writer = Writer(plan, parallel)
+    writer = Writer(plan, parallel_for(work(plan)))
+    writer.body_lines()
+    parallel = writer.uses_prange()  # a loop body may have chosen prange on its own
     options = 'cache=True, error_model="numpy"' + (", parallel=True" if parallel else "")
     source = writer.source(header(graph, parallel), options)
     return Compiled(graph, writer, source, parallel)
+
+
+def parallel_for(ops: int, threshold: int = PARALLEL_WORK) -> bool:
+    """Whether loops doing `ops` element-operations per run are worth threads."""
+    return numba.config.NUMBA_NUM_THREADS > 1 and ops >= threshold
 
 
 def all_vars(graph: Graph) -> list:
@@ -168,3 +176,8 @@ class Compiled:
             "running it on the NumPy interpreter instead. Please report this with the "
             "generated source (tracejit.show_source).", BackendFallbackWarning, stacklevel=4)
         self.fallback = numpy_backend.compile_graph(self.graph)
+
+
+# ops defined in other packages register their rules into calls.NATIVE when loaded
+# (by module name: the loop rules import this package, and may be imported first)
+importlib.import_module("tracejit.scan.numba")

@@ -33,10 +33,21 @@ BLAS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64),
 
 def emit_call(w: Writer, eqn: Eqn) -> None:
     rule = NATIVE.get(eqn.op)
-    if rule is not None and rule(w, eqn, check=True):
+    native = rule is not None and rule(w, eqn, check=True)
+    if not (native and eqn.op in OWN_COMMENT):
+        w.comment(eqn, "library call")
+    if native:
         rule(w, eqn, check=False)
     else:
         object_mode(w, eqn)
+
+
+def register(op: str, rule: Callable[..., bool], own_comment: bool = False) -> None:
+    """A native rule for an op defined outside this package (`tracejit/scan/numba.py`).
+    `own_comment`: the rule writes its kernel's comment itself."""
+    NATIVE[op] = rule
+    if own_comment:
+        OWN_COMMENT.add(op)
 
 
 def may_alias(producer: Eqn | None) -> bool:
@@ -122,6 +133,8 @@ NATIVE: dict[str, Callable[..., bool]] = {
     "cumsum": cumulative, "cumprod": cumulative, "accumulate": cumulative,
     **indexing.NATIVE,
 }
+#: ops whose rule comments its own code (loops: not a library call)
+OWN_COMMENT: set[str] = set()
 
 
 # --- object mode ----------------------------------------------------------------------

@@ -9,10 +9,16 @@ Sizes are run-time values: every extent and offset the plan needs is a slot of t
 `dims` argument (`d0 = dims[0]`, ...), so a new shape with the same structure produces
 the same text, hence the same compiled code. Steps, axes and dtypes are structure and
 appear as literals.
+
+A loop op's body is written by a child `Writer` (`Writer(plan, parallel, parent=w)`):
+its own plan and names (prefixed, so they never meet the parent's), the parent's lines,
+`dims`, constants and temporaries. `storage` tells a writer where some of its values
+must be written instead of a new array (a loop's preallocated buffers).
 """
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import os
 from typing import Any
@@ -30,21 +36,33 @@ CHUNKS = 64
 
 
 class Writer:
-    def __init__(self, plan: Plan, parallel: bool) -> None:
+    def __init__(self, plan: Plan, parallel: bool, parent: Writer | None = None,
+                 prefix: str = "", preset: dict[Var, str] | None = None) -> None:
+        """`parent`: write into its function (a loop body); `prefix` goes before every
+        name; `preset` names some variables (a body's inputs that are outer values)."""
         self.plan = plan
         self.graph: Graph = plan.graph
         self.parallel = parallel
         self.names: dict[Var, str] = {}
         fresh = var_names()
-        for v in self.graph.inputs + tuple(o for e in self.graph.eqns for o in e.outputs):
+        named = plan.source or plan.graph  # the graph as printed
+        for v in named.inputs + tuple(o for e in named.eqns for o in e.outputs):
             if v not in self.names:
-                name = next(fresh)
+                name = prefix + next(fresh)  # the printed graph's name, even when preset
                 self.names[v] = name + "_" if keyword.iskeyword(name) or name in RESERVED \
                     else name
+        self.names.update(preset or {})
         self.producer = {v: e for e in self.graph.eqns for v in e.outputs}
         self.live = {v for e in self.graph.eqns for v in e.inputs} | set(self.graph.outputs)
         self.outputs = set(self.graph.outputs) - set(self.graph.inputs)
         self.out_args: list[Var] = []  # outputs the caller allocates (parallel variant)
+        self.storage: dict[Var, str] = {}  # values written into a given buffer, not a new one
+        if parent is not None:  # one function: share what the module accumulates
+            self.dims, self.consts, self.const_names = parent.dims, parent.consts, \
+                parent.const_names
+            self.globals, self.hooks, self.lines = parent.globals, parent.hooks, parent.lines
+            self.ids, self.indent = parent.ids, parent.indent
+            return
         self.dims: list[int] = []
         self.consts: list[np.ndarray] = []
         self.const_names: list[str] = []
@@ -52,7 +70,7 @@ class Writer:
         self.hooks: dict[str, Eqn] = {}  # objmode callables the loader must provide
         self.lines: list[str] = []
         self.indent = 1
-        self.temps = 0
+        self.ids = {"temp": itertools.count(), "loop": itertools.count(1)}
 
     # --- small helpers ------------------------------------------------------------
 
@@ -72,8 +90,11 @@ class Writer:
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
     def temp(self, prefix: str = "t") -> str:
-        self.temps += 1
-        return f"{prefix}{self.temps - 1}"
+        return f"{prefix}{next(self.ids['temp'])}"
+
+    def uses_prange(self) -> bool:
+        return any(line.lstrip().startswith("for ") and " in prange(" in line
+                   for line in self.lines)
 
     def index(self, m: IndexMap) -> str:
         parts = []
@@ -92,7 +113,7 @@ class Writer:
     # --- the module -----------------------------------------------------------------
 
     def source(self, header: list[str], njit_options: str) -> str:
-        self.body_lines()
+        """The module, after `body_lines` wrote the entry function's body."""
         fname = entry_name(self.graph.name)
         params = ([self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
                   + [self.name(v) for v in self.out_args])
@@ -111,17 +132,19 @@ class Writer:
         for v in self.graph.inputs:
             if v.ndim == 0:
                 self.emit(f"{self.name(v)} = scalar_of({self.name(v)})")
-        for kernel in self.plan.kernels:
-            if isinstance(kernel, Loop):
-                self.loop(kernel)
-            else:
-                self.comment(kernel.eqn, "library call")
-                calls.emit_call(self, kernel.eqn)
+        self.kernels()
         inputs = set(self.graph.inputs)
         for v in self.graph.outputs:
             # an output that is a view of something else becomes its own array
             if v not in inputs and v.ndim and calls.may_alias(self.producer.get(v)):
                 self.emit(f"{self.name(v)} = {self.name(v)}.copy()")
+
+    def kernels(self) -> None:
+        for kernel in self.plan.kernels:
+            if isinstance(kernel, Loop):
+                self.loop(kernel)
+            else:
+                calls.emit_call(self, kernel.eqn)
 
     def comment(self, eqn: Eqn, what: str) -> None:
         where = ""
@@ -185,7 +208,9 @@ class Writer:
         if output_arg and v.ndim and v in self.outputs and v not in self.out_args:
             self.out_args.append(v)
             return
-        if v.ndim:
+        if v in self.storage:
+            self.emit(f"{self.name(v)} = {self.storage[v]}")
+        elif v.ndim:
             self.emit(f"{self.name(v)} = np.empty({self.shape_tuple(v.shape)}, "
                       f"dtype={scalars.cast(v.dtype)})")
 
@@ -207,8 +232,11 @@ class Writer:
             refs = self.body(loop)
             self.emit(f"{self.name(out)} = {refs[loop.scatter_value]}")
             return
-        copy = "" if loop.in_place else ".copy()"
-        self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
+        if out in self.storage:  # a buffer that already holds the target outside the slice
+            self.emit(f"{self.name(out)} = {self.storage[out]}")
+        else:
+            copy = "" if loop.in_place else ".copy()"
+            self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
         depth = self.open_loops(list(range(len(loop.shape))), extents, True)
         refs = self.body(loop)
         write = tuple((k, step, start) for k, (start, _, step)
