@@ -1229,7 +1229,7 @@ case("overlap_shift", "set_slice", overlap_shift, [A("f8", f64()), A("i1-1d", i8
      inplace=True)
 case("overlap_aug_shift", ("set_slice", "add"), overlap_aug_shift,
      [A("f8", f64()), A("i8-1d", i64((6,)))], inplace=True)
-case("running_sum_loop", ("set_slice", "add"), running_sum_loop,
+case("running_sum_loop", ("scan",), running_sum_loop,
      [A("f8", f64((5, 2))), A("i1", i8((6,)))], inplace=True)
 case("write_view_of_temp", ("multiply", "set_slice"), write_view_of_temp, [A("f8", f64()),
                                                                             A("i1", i8())])
@@ -1557,6 +1557,18 @@ case("fori_loop_scale", "scan", fori_scale, [A("f8", f64((3,))), A("f4", f32((2,
      row=loop_row("scan", fori_scale, expected=lambda x: (fori_scale(x),)))
 case("scan_writes_argument", "scan", scan_writes_argument,
      [A("f8", f64((5,))), A("i8", i64((4, 2)))], inplace=True)
+def assert_positive_log(x):
+    assert x.min() > 0, "x must be positive"
+    return np.log(x)
+
+
+case("assert_positive", ("check", "log"), assert_positive_log,
+     [A("f8", f64((3, 4), dom="pos")), A("f8-neg", -f64((3,), dom="pos"), raises=AssertionError, row=False),
+      A("f4", f32((2, 2), dom="pos"))],
+     row=Row("check", {"message": "x must be positive"}, inputs=lambda x: [x.min() > 0],
+             expected=lambda x: ()),
+     # the Numba rule for `check` lands with the native loop emission
+     marks=(pytest.mark.xfail(strict=False, reason="Numba rule for check in progress"),))
 case("while_doubling", "while", while_doubling,
      [A("f8", f64((3,), dom="pos")), A("i8", np.array([1, 2, 3]))],
      row=loop_row("while", while_doubling, expected=lambda x: (while_doubling(x),)))

@@ -52,7 +52,7 @@ def register(op: Op) -> Op:
 def run_impl(op: Op, arrays: list[Any], params: dict[str, Any]) -> list[np.ndarray]:
     """Call an op's NumPy implementation and always return a list of outputs."""
     out = op.impl(*arrays, **params)
-    return [out] if op.nout == 1 else list(out)
+    return [out] if op.nout == 1 else list(out or ())
 
 
 # --- shared rule helpers -------------------------------------------------------------

@@ -46,12 +46,17 @@ def format_graph(graph: Graph) -> str:
     for eqn in graph.eqns:
         outs = ", ".join(typed(v) for v in eqn.outputs)
         ins = " ".join(name(v) for v in eqn.inputs)
-        params = " ".join(f"{k}={v}" for k, v in eqn.params.items())
+        params = " ".join(f"{k}={v}" for k, v in eqn.params.items()
+                          if not isinstance(v, Graph))
         text = f"  {outs} = {eqn.op} {ins}".rstrip() + (f"  {params}" if params else "")
         if eqn.source is not None:
             where = f"{os.path.basename(eqn.source.filename)}:{eqn.source.lineno}"
             text = f"{text:<64} # {where}"
         lines.append(text)
+        for key, sub in eqn.params.items():  # loop bodies, indented under their loop
+            if isinstance(sub, Graph):
+                lines.append(f"    {key}:")
+                lines.extend("    " + line for line in format_graph(sub).splitlines())
     lines.append(f"  return ({', '.join(name(v) for v in graph.outputs)})")
     lines.append("}")
     return "\n".join(lines)

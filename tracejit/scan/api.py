@@ -16,7 +16,7 @@ import numpy as np
 
 from tracejit import errors, tree
 from tracejit.graph.ir import Aval, Var
-from tracejit.scan.body import Body, Spec, check_carries, trace_body
+from tracejit.scan.body import Body, Spec, check_carries, slice_by_counter, trace_body
 from tracejit.scan.op import COUNTER
 from tracejit.trace.context import TraceContext, current
 from tracejit.trace.source import user_source
@@ -89,7 +89,7 @@ def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
         lower, upper = int(lower), int(upper)
 
         def step(carry: Any, k: Any) -> tuple[Any, None]:
-            return body(lower + k, carry), None
+            return body(k if lower == 0 else lower + k, carry), None
 
         if current() is None:
             for i in range(lower, upper):
@@ -125,10 +125,11 @@ def scan_counted(f: Callable, init: Any, length: int) -> tuple[Any, Any]:
 
     carries, body = trace_carried(ctx, step, [COUNTER_SPEC], init_leaves, [], "fori_loop",
                                   tree.leaf_paths(init_tree, "val"))
+    body, rows = slice_by_counter(body, length)
     params = {"body": body.graph, "n_consts": len(body.consts), "n_carry": body.n_carry,
               "length": length, "reverse": False}
     outs = record_loop(ctx, "scan", body.consts + [c.sym for c in carries] +
-                       body.buffer_inits, params, body)
+                       body.buffer_inits + rows, params, body)
     return tree.unflatten(init_tree, outs[:body.n_explicit]), None
 
 

@@ -147,6 +147,44 @@ def close_graph(frame: Frame, lead: list[Var], carry_in: list[Var], xs: list[Var
         const_outer
 
 
+def slice_by_counter(body: Body, length: int) -> tuple[Body, list[Var]]:
+    """Constants read a row at a time by the counter (`xs[t]` for the loop's own `t`)
+    become per-step inputs: the body gets the row as an input instead of gathering it,
+    and reverse mode stacks its cotangent instead of scattering into a whole array per
+    step. Returns the new body and the outer values of the added per-step inputs (they
+    follow the body's existing ones)."""
+    graph = body.graph
+    if body.n_lead != 1:
+        return body, []
+    k = graph.inputs[0]
+    consts = graph.inputs[1:1 + len(body.consts)]
+    rows: dict[Var, Var] = {}  # gather output -> the per-step input replacing it
+    taken: dict[Var, Var] = {}  # constant -> its per-step input
+    for eqn in graph.eqns:
+        if eqn.op != "gather" or len(eqn.inputs) != 2 or eqn.inputs[1] is not k:
+            continue
+        c = eqn.inputs[0]
+        full = (("a",),) + tuple(("s", 0, n, 1) for n in c.shape[1:])
+        if c in consts and c.shape[:1] == (length,) and eqn.params["spec"] == full:
+            if c not in taken:
+                taken[c] = Var(c.shape[1:], c.dtype)
+            rows[eqn.outputs[0]] = taken[c]
+    if not rows:
+        return body, []
+    eqns = tuple(Eqn(e.op, tuple(rows.get(u, u) for u in e.inputs), e.outputs, e.params,
+                     e.source) for e in graph.eqns if e.outputs[0] not in rows)
+    outputs = tuple(rows.get(u, u) for u in graph.outputs)
+    still = {u for e in eqns for u in e.inputs} | set(outputs)
+    keep = [i for i, c in enumerate(consts) if c not in taken or c in still]
+    new_consts = [consts[i] for i in keep]
+    n = 1 + len(consts)
+    inputs = (k,) + tuple(new_consts) + graph.inputs[n:] + tuple(taken.values())
+    new = Body(Graph(inputs, eqns, outputs, graph.name), 1, [body.consts[i] for i in keep],
+               body.n_explicit, body.buffers, body.buffer_inits, body.out_specs)
+    outer = [body.consts[consts.index(c)] for c in taken]
+    return new, outer
+
+
 def check_carries(name: str, carried: list[Spec], returned: list[Spec],
                   names: list[str]) -> None:
     """A carry must keep its shape and dtype from one iteration to the next."""

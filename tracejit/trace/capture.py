@@ -116,7 +116,13 @@ def shadow_function(ctx: TraceContext, fn: types.FunctionType) -> types.Function
             None)
     g = dict(fn.__globals__)
     cells = tuple(types.CellType() for _ in fn.__closure__ or ())
-    shadow = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, cells or None)
+    code, closure = fn.__code__, cells
+    conv = converted_loops(fn)
+    if conv is not None:  # loops rewritten to become loop nodes (tracejit/scan/convert.py)
+        by_name = dict(zip(fn.__code__.co_freevars, cells, strict=True))
+        code, closure = conv.code, tuple(by_name[n] for n in conv.code.co_freevars)
+        g[conv.runtime_name] = conv.runtime
+    shadow = types.FunctionType(code, g, fn.__name__, fn.__defaults__, closure or None)
     ctx.shadows[id(fn)] = shadow  # before filling it in: helpers may be recursive
     source_globals = fn.__globals__
     for name in code_names(fn.__code__) & source_globals.keys():
@@ -136,6 +142,12 @@ def shadow_function(ctx: TraceContext, fn: types.FunctionType) -> types.Function
     shadow.__qualname__ = fn.__qualname__
     shadow.__module__ = fn.__module__
     return shadow
+
+
+def converted_loops(fn: types.FunctionType) -> Any:
+    from tracejit.scan.convert import converted
+
+    return converted(fn)
 
 
 NUMPY_PROXY = NumpyProxy()

@@ -164,6 +164,7 @@ class TraceContext:
     consts: dict[tuple, Var] = field(default_factory=dict)
     arg_names: list[str] = field(default_factory=list)
     source: Source | None = None  # set while a transform records on behalf of an equation
+    loops: list[Any] = field(default_factory=list)  # how each loop ran (scan/loops.py)
 
     def describe_inputs(self, inputs: set[Var]) -> str:
         names = [f"{e.describe} ({e.var.aval})" for e in self.externals if e.var in inputs]

@@ -1,0 +1,412 @@
+"""Loop conversion: the AST rewrite that lets `for` and `while` loops become loop nodes.
+
+A jitted function's source is parsed once (per code object) and every convertible loop
+
+    for i in range(n):              while err > tol:
+        BODY                            BODY
+
+becomes a body function and one call into `tracejit.scan.loops`, which decides at trace
+time whether the loop is traced once as a `scan`/`while` node or run in Python:
+
+    def _tj_body_12(_tj_item, _tj_carry):
+        (h, err) = _tj_carry
+        i = _tj_item
+        BODY
+        return (h, err)
+    (h, err) = _tj_loops.for_loop(_tj_loops.lazy_range(n), _tj_body_12, ...)
+
+The carried names are those the body assigns and that are read before being assigned in
+an iteration, read by the loop's condition, or read anywhere else in the function: a
+temporary used only inside the body is not carried, so it still fuses. `assert` statements
+become `_tj_loops.check(...)`, a run-time check when the condition is traced.
+
+The rewritten function is compiled from the AST with the user's file name and line
+numbers, so tracebacks, error messages and graph dumps point at the user's lines;
+`tracejit.show_converted(f)` shows it as source.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import textwrap
+import types
+from typing import Any
+
+PREFIX = "_tj_"
+LOOPS = "_tj_loops"  # the name the converted code calls the runtime module by
+MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
+                      "add", "discard", "setdefault", "popitem", "sort", "reverse"})
+
+
+class Converted:
+    """A function's converted code and the AST it came from."""
+
+    runtime_name = LOOPS
+
+    def __init__(self, code: types.CodeType, tree: ast.FunctionDef) -> None:
+        self.code = code
+        self.tree = tree
+
+    @property
+    def runtime(self) -> types.ModuleType:
+        from tracejit.scan import loops
+
+        return loops
+
+
+_CACHE: dict[types.CodeType, Converted | None] = {}
+
+
+def converted(fn: types.FunctionType) -> Converted | None:
+    """The converted code of `fn`, or None where there is nothing to convert or its
+    source is not available (lambdas, functions built with exec, interactive input)."""
+    code = fn.__code__
+    if code not in _CACHE:
+        try:
+            _CACHE[code] = convert(fn)
+        except (OSError, TypeError, SyntaxError, IndentationError):
+            _CACHE[code] = None
+    return _CACHE[code]
+
+
+def convert(fn: types.FunctionType) -> Converted | None:
+    code = fn.__code__
+    if code.co_name == "<lambda>" or code.co_flags & (inspect.CO_GENERATOR |
+                                                     inspect.CO_COROUTINE):
+        return None
+    lines, first = inspect.getsourcelines(fn)
+    module = ast.parse(textwrap.dedent("".join(lines)))
+    fdef = module.body[0]
+    if not isinstance(fdef, ast.FunctionDef) or fdef.name != code.co_name:
+        return None
+    ast.increment_lineno(module, first - 1)
+    fdef.decorator_list = []
+    rewriter = LoopRewriter(fdef)
+    fdef = rewriter.visit(fdef)
+    if not rewriter.changed:
+        return None
+    ast.fix_missing_locations(fdef)
+    # compile inside a factory whose parameters are fn's free variables, so the new code
+    # has the same free variables (closure cells) as the old
+    factory = ast.FunctionDef(
+        name=f"{PREFIX}factory", args=ast.arguments(
+            posonlyargs=[], args=[ast.arg(arg=name) for name in code.co_freevars],
+            kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=[fdef, ast.Return(value=ast.Name(id=fdef.name, ctx=ast.Load()))],
+        decorator_list=[], returns=None, type_params=[])
+    wrapper = ast.Module(body=[factory], type_ignores=[])
+    ast.copy_location(factory, fdef)
+    ast.fix_missing_locations(wrapper)
+    outer = compile(wrapper, code.co_filename, "exec")
+    factory_code = next(c for c in outer.co_consts if isinstance(c, types.CodeType))
+    new = next(c for c in factory_code.co_consts
+               if isinstance(c, types.CodeType) and c.co_name == code.co_name)
+    if not set(new.co_freevars) <= set(code.co_freevars):
+        return None
+    return Converted(new, fdef)
+
+
+def show_converted(fn: Any) -> str:
+    """The source of `fn` as tracejit traces it: loops and asserts rewritten."""
+    fn = getattr(fn, "fn", fn)
+    conv = converted(fn)
+    if conv is None:
+        return textwrap.dedent(inspect.getsource(fn))
+    return ast.unparse(conv.tree)
+
+
+# --- analysis -------------------------------------------------------------------------
+
+
+def stored(node: ast.AST) -> set[str]:
+    """Names a statement binds in its own scope (not inside nested functions)."""
+    out: set[str] = set()
+    for sub in walk_scope(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            out.add(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                sub is not node:
+            out.add(sub.name)
+        elif isinstance(sub, ast.alias):
+            out.add((sub.asname or sub.name).split(".")[0])
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            out.add(sub.name)
+    return out
+
+
+def walk_scope(node: ast.AST):
+    """ast.walk that does not enter nested functions, classes, lambdas, comprehensions."""
+    stack = [node]
+    while stack:
+        sub = stack.pop()
+        yield sub
+        for child in ast.iter_child_nodes(sub):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield child  # its name is bound here; its body is another scope
+                stack.extend(child.decorator_list)
+                continue
+            if isinstance(child, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                  ast.GeneratorExp)):
+                continue
+            stack.append(child)
+
+
+def loaded(node: ast.AST) -> set[str]:
+    """Names read anywhere in `node`, nested functions included (closures read them)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def reads_before_write(stmts: list[ast.stmt], defined: set[str]) -> tuple[set[str], set[str]]:
+    """Names the block may read before it has assigned them, and the names it surely
+    assigns (a conservative flow analysis: branches intersect, loops may not run)."""
+    reads: set[str] = set()
+    for s in stmts:
+        if isinstance(s, ast.Assign):
+            reads |= loaded(s.value) - defined
+            for t in s.targets:
+                reads |= loaded(t) - defined
+            defined = defined | stored(s)
+        elif isinstance(s, ast.AugAssign):
+            reads |= (loaded(s.value) | loaded(s.target)) - defined
+            if isinstance(s.target, ast.Name) and s.target.id not in defined:
+                reads.add(s.target.id)
+            defined = defined | stored(s)
+        elif isinstance(s, ast.AnnAssign):
+            reads |= (loaded(s.value) if s.value else set()) - defined
+            defined = defined | (stored(s) if s.value else set())
+        elif isinstance(s, ast.If):
+            r1, d1 = reads_before_write(s.body, defined)
+            r2, d2 = reads_before_write(s.orelse, defined)
+            reads |= (loaded(s.test) - defined) | r1 | r2
+            defined = d1 & d2
+        elif isinstance(s, ast.With):
+            reads |= set().union(*(loaded(i) for i in s.items)) - defined
+            r, defined = reads_before_write(s.body, defined | stored_items(s))
+            reads |= r
+        elif isinstance(s, (ast.For, ast.While, ast.Try, ast.Match, ast.AsyncFor,
+                            ast.AsyncWith)):
+            reads |= loaded(s) - defined
+        else:
+            reads |= loaded(s) - defined
+            defined = defined | stored(s)
+    return reads, defined
+
+
+def stored_items(s: ast.With) -> set[str]:
+    return set().union(*(stored(i.optional_vars) for i in s.items if i.optional_vars))
+
+
+def escapes(stmts: list[ast.stmt]) -> str | None:
+    """Why a loop body cannot become a body function: a statement that leaves the loop
+    or the function, or rebinds names outside the function."""
+    def visit(node: ast.AST, in_loop: bool) -> str | None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                  ast.Lambda)):
+                continue
+            if isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
+                return f"`{type(child).__name__.lower()}` at line {child.lineno}"
+            if isinstance(child, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await)):
+                return f"`{type(child).__name__.lower()}` at line {child.lineno}"
+            if isinstance(child, (ast.Global, ast.Nonlocal)):
+                return f"a `{type(child).__name__.lower()}` statement at line {child.lineno}"
+            why = visit(child, in_loop or isinstance(child, (ast.For, ast.While)))
+            if why:
+                return why
+        return None
+
+    for s in stmts:
+        why = visit(ast.Module(body=[s], type_ignores=[]), False)
+        if why:
+            return why
+    return None
+
+
+def augmented_only(stmts: list[ast.stmt], names: list[str]) -> list[str]:
+    """The names among `names` that the body binds only by augmented assignment
+    (`u += v`): for an array that is an in-place update, not a rebinding."""
+    plain: set[str] = set()
+    for s in stmts:
+        for n in walk_scope(s):
+            if isinstance(n, ast.AugAssign):
+                continue
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)) and \
+                    not any(n is a.target for a in walk_scope(s) if isinstance(a, ast.AugAssign)):
+                plain.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.alias)):
+                plain |= stored(n) if not isinstance(n, ast.alias) else set()
+    return [n for n in names if n not in plain]
+
+
+def mutated_containers(stmts: list[ast.stmt]) -> set[str]:
+    """Names the body may mutate as Python containers (`xs.append(v)`, `d[k] = v`): if
+    one holds a list, dict or set at run time, the loop runs in Python."""
+    names: set[str] = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                    n.func.attr in MUTATORS and isinstance(n.func.value, ast.Name):
+                names.add(n.func.value.id)
+            elif isinstance(n, ast.Subscript) and isinstance(n.ctx, (ast.Store, ast.Del)) \
+                    and isinstance(n.value, ast.Name):
+                names.add(n.value.id)
+    return names
+
+
+# --- the rewrite ----------------------------------------------------------------------
+
+
+def runtime(attr: str) -> ast.Attribute:
+    return ast.Attribute(value=ast.Name(id=LOOPS, ctx=ast.Load()), attr=attr, ctx=ast.Load())
+
+
+def call(attr: str, *args: ast.expr, **kwargs: ast.expr) -> ast.Call:
+    return ast.Call(func=runtime(attr), args=list(args),
+                    keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+
+
+def const(value: Any) -> ast.expr:
+    if isinstance(value, (tuple, list)):
+        return ast.Tuple(elts=[const(v) for v in value], ctx=ast.Load())
+    return ast.Constant(value=value)
+
+
+def names_tuple(names: list[str], ctx: ast.expr_context) -> ast.Tuple:
+    return ast.Tuple(elts=[ast.Name(id=n, ctx=ctx) for n in names], ctx=ctx)
+
+
+def function(name: str, params: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    return ast.FunctionDef(
+        name=name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                                      kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=body, decorator_list=[], returns=None, type_params=[])
+
+
+class LoopRewriter(ast.NodeTransformer):
+    def __init__(self, fdef: ast.FunctionDef) -> None:
+        self.scopes: list[ast.AST] = [fdef]
+        self.changed = False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        if node is self.scopes[0]:
+            node.body = self.block(node.body)
+            return node
+        self.scopes.append(node)
+        node.body = self.block(node.body)
+        self.scopes.pop()
+        return node
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for s in stmts:
+            new = self.visit(s)
+            out.extend(new if isinstance(new, list) else [new])
+        return out
+
+    def carried(self, loop: ast.For | ast.While, extra_defined: set[str],
+                extra_reads: set[str]) -> list[str]:
+        body_names = set().union(*(stored(s) for s in loop.body)) - {n for n in ()}
+        body_names = {n for n in body_names if not n.startswith(PREFIX)}
+        scope = self.scopes[-1]
+        inside = {id(n) for s in loop.body for n in ast.walk(s)}
+        outside = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Load) and id(n) not in inside}
+        rbw, _ = reads_before_write(loop.body, set(extra_defined))
+        return sorted((body_names | extra_defined) & (rbw | outside | extra_reads))
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        if sys.flags.optimize:
+            return node
+        self.changed = True
+        msg = ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                            kw_defaults=[], defaults=[]),
+                         body=node.msg) if node.msg is not None else ast.Constant(None)
+        check = ast.Expr(value=call("check", node.test, msg))
+        return ast.copy_location(check, node)
+
+    def visit_For(self, node: ast.For) -> Any:
+        node.body = self.block(node.body)
+        node.orelse = self.block(node.orelse)
+        if node.orelse or escapes(node.body):
+            return self.in_python(node)
+        self.changed = True
+        line = node.lineno
+        target_names = stored(node.target)
+        carried = self.carried(node, target_names, set())
+        body_fn = f"{PREFIX}body_{line}"
+        item, carry = f"{PREFIX}item", f"{PREFIX}carry"
+        body = []
+        if carried:
+            body.append(ast.Assign(targets=[names_tuple(carried, ast.Store())],
+                                   value=ast.Name(id=carry, ctx=ast.Load())))
+        body.append(ast.Assign(targets=[node.target], value=ast.Name(id=item, ctx=ast.Load())))
+        body += node.body
+        body.append(ast.Return(value=names_tuple(carried, ast.Load())))
+        fn = function(body_fn, [item, carry], body)
+        loop = call("for_loop", lazy_iter(node.iter), ast.Name(id=body_fn, ctx=ast.Load()),
+                    locals_call(), **self.keywords(node, carried))
+        return [ast.copy_location(fn, node), ast.copy_location(bind(carried, loop), node)]
+
+    def in_python(self, node: ast.For | ast.While) -> ast.With:
+        """A loop that stays a Python loop, inside `with _tj_loops.python_loop(...)`, which
+        records it and explains why when its body needs a traced value's Python value."""
+        self.changed = True
+        why = escapes(node.body) or "an `else:` clause"
+        manager = call("python_loop", const(node.lineno), const(why))
+        return ast.copy_location(ast.With(items=[ast.withitem(context_expr=manager)],
+                                          body=[node]), node)
+
+    def keywords(self, node: ast.For | ast.While, carried: list[str]) -> dict[str, ast.expr]:
+        out = {"carried": const(carried)}
+        inplace = augmented_only(node.body, carried)
+        if inplace:
+            out["inplace"] = const(inplace)
+        containers = sorted(mutated_containers(node.body))
+        if containers:
+            out["containers"] = const(containers)
+        out["line"] = const(node.lineno)
+        return out
+
+    def visit_While(self, node: ast.While) -> Any:
+        node.body = self.block(node.body)
+        node.orelse = self.block(node.orelse)
+        if node.orelse or escapes(node.body):
+            return self.in_python(node)
+        self.changed = True
+        line = node.lineno
+        carried = self.carried(node, set(), loaded(node.test))
+        carry = f"{PREFIX}carry"
+        unpack = [ast.Assign(targets=[names_tuple(carried, ast.Store())],
+                             value=ast.Name(id=carry, ctx=ast.Load()))] if carried else []
+        cond_fn = function(f"{PREFIX}cond_{line}", [carry], unpack + [ast.Return(node.test)])
+        body_fn = function(f"{PREFIX}body_{line}", [carry], list(unpack) + node.body + [
+            ast.Return(value=names_tuple(carried, ast.Load()))])
+        loop = call("while_loop", ast.Name(id=cond_fn.name, ctx=ast.Load()),
+                    ast.Name(id=body_fn.name, ctx=ast.Load()), locals_call(),
+                    **self.keywords(node, carried))
+        return [ast.copy_location(cond_fn, node), ast.copy_location(body_fn, node),
+                ast.copy_location(bind(carried, loop), node)]
+
+
+def bind(names: list[str], value: ast.expr) -> ast.stmt:
+    """`a, b = value`, or just `value` when nothing is carried."""
+    if not names:
+        return ast.Expr(value=value)
+    return ast.Assign(targets=[names_tuple(names, ast.Store())], value=value)
+
+
+def locals_call() -> ast.Call:
+    return ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[])
+
+
+def lazy_iter(it: ast.expr) -> ast.expr:
+    """`range(...)` and `enumerate(...)` as objects that do not need concrete bounds."""
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and not it.keywords \
+            and it.func.id in ("range", "enumerate"):
+        return ast.copy_location(call(f"lazy_{it.func.id}", ast.Name(id=it.func.id,
+                                                                     ctx=ast.Load()),
+                                      *it.args), it)
+    return it

@@ -1,0 +1,429 @@
+"""What converted loops call at trace time (see `convert.py`): each loop is traced once
+as a `scan` or `while` node when its body touches traced values, or run in Python
+otherwise.
+
+A loop runs in Python (its body traced once per iteration, "unrolled") when it iterates
+over a Python container, when its trip count is known and its body touches nothing
+traced, when it is marked `tracejit.unroll(...)`, when it mutates a Python list, dict or
+set, or when its body needs the Python value of something that changes per iteration
+(`if x[i] > 0:` on a traced `x`). Each decision is recorded on the trace (`ctx.loops`),
+with the reason, for `explain`.
+
+Carried names keep NumPy's semantics: an array the body updates in place (`u += ...`,
+`u[1:] = ...`) stays the same array, and every other view of it sees the updates; a name
+the body rebinds (`h = np.tanh(h @ W)`) is a value carried from one iteration to the next.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from tracejit import errors, tree
+from tracejit.graph.ir import Aval
+from tracejit.scan.api import COUNTER_SPEC, MAX_RETRACES, record_loop, settle
+from tracejit.scan.body import Body, Spec, check_carries, slice_by_counter, trace_body
+from tracejit.scan.convert import PREFIX
+from tracejit.trace.context import current
+from tracejit.trace.source import user_source
+from tracejit.trace.tracer import Tracer, astype, constant, lift
+
+
+class Undefined:
+    """The value of a carried name not yet bound when the loop starts."""
+
+    def __repr__(self) -> str:
+        return "<unbound before the loop>"
+
+
+UNDEFINED = Undefined()
+
+
+class unroll:  # noqa: N801 - used like a builtin: `for i in tracejit.unroll(range(n))`
+    """Marks a loop to run in Python while tracing (one copy of the body per iteration),
+    for bodies that need Python values that change per iteration."""
+
+    def __init__(self, iterable: Any) -> None:
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+
+@dataclass
+class LoopRecord:
+    line: int
+    kind: str  # "scan", "while" or "python"
+    reason: str = ""
+
+
+def values_of(frame_locals: dict[str, Any], names: tuple[str, ...]) -> tuple:
+    return tuple(frame_locals.get(n, UNDEFINED) for n in names)
+
+
+class python_loop:  # noqa: N801 - a context manager named for what it marks
+    """Around a loop the converter left in Python (it has `break`, `continue`, `return`):
+    records it, and turns "this traced value has no Python value" into an error that
+    says why the loop could not be a loop node and how to write it so it can."""
+
+    def __init__(self, line: int, why: str) -> None:
+        self.line, self.why = line, why
+
+    def __enter__(self) -> None:
+        ctx = current()
+        if ctx is not None:
+            ctx.loops.append(LoopRecord(self.line, "python", f"it has {self.why}"))
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, errors.ConcretizationError) and not getattr(exc, "noted", False):
+            new = errors.ConcretizationError(
+                exc.operation, f"{exc.detail}; the loop at line {self.line} runs in Python "
+                f"because it has {self.why}, so its body cannot branch on traced values",
+                "write the exit test as the condition of a `while` loop (`while i < n and "
+                "not done:`) with no break, so it becomes one loop node; or use np.where "
+                "to select values instead of branching", exc.source)
+            new.noted = True
+            raise new.with_traceback(tb) from None
+        return False
+
+
+# --- iterables that do not need concrete bounds ----------------------------------------
+
+
+class LazyRange:
+    def __init__(self, start: Any, stop: Any = None, step: Any = 1) -> None:
+        if stop is None:
+            start, stop = 0, start
+        self.start, self.stop, self.step = start, stop, step
+
+    def static(self) -> range | None:
+        parts = (self.start, self.stop, self.step)
+        if all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in parts):
+            return range(int(self.start), int(self.stop), int(self.step))
+        return None
+
+    def __iter__(self):
+        return iter(range(self.start, self.stop, self.step))
+
+
+class LazyEnumerate:
+    def __init__(self, iterable: Any, start: Any = 0) -> None:
+        self.iterable, self.start = iterable, start
+
+    def __iter__(self):
+        return iter(enumerate(self.iterable, self.start))
+
+
+def lazy_range(fn: Any, *args: Any) -> Any:
+    return LazyRange(*args) if fn is builtins.range else fn(*args)
+
+
+def lazy_enumerate(fn: Any, *args: Any) -> Any:
+    return LazyEnumerate(*args) if fn is builtins.enumerate else fn(*args)
+
+
+# --- for loops ----------------------------------------------------------------------------
+
+
+def for_loop(iterable: Any, body: Callable, frame_locals: dict[str, Any],
+             carried: tuple[str, ...], line: int, inplace: tuple[str, ...] = (),
+             containers: tuple[str, ...] = ()) -> tuple:
+    """`for ... in iterable:` with the body as `body(item, carried values) -> carried
+    values`; `frame_locals` is the function's `locals()` at the loop."""
+    ctx = current()
+    names, values = carried, values_of(frame_locals, carried)
+    reason = python_reason(iterable, containers, values_of(frame_locals, containers))
+    if ctx is None or reason:
+        return python_for(ctx, iterable, body, values, line, reason or "not traced")
+    plan = CarryPlan(names, values, inplace)
+    if isinstance(iterable, LazyRange):
+        rng = iterable.static()
+        if rng is None:
+            return traced_range_loop(iterable, body, plan, line)
+        return scan_loop(ctx, body, plan, line, len(rng), [], counter_item(rng))
+    if isinstance(iterable, LazyEnumerate):
+        xs = lift(iterable.iterable)
+        return scan_loop(ctx, body, plan, line, xs.shape[0], [xs],
+                         lambda k, x: (iterable.start + k, x))
+    xs = lift(iterable)
+    return scan_loop(ctx, body, plan, line, xs.shape[0], [xs], lambda k, x: x)
+
+
+def counter_item(rng: range) -> Callable:
+    """The loop variable from the step counter k: `start + k * step`, without the
+    arithmetic where start is 0 or step is 1."""
+    if rng.step == 1:
+        return (lambda k: k) if rng.start == 0 else (lambda k: rng.start + k)
+    return lambda k: rng.start + k * rng.step
+
+
+def python_reason(iterable: Any, containers: tuple[str, ...], values: tuple) -> str:
+    if isinstance(iterable, unroll):
+        return "marked tracejit.unroll"
+    for name, value in zip(containers, values, strict=True):
+        if isinstance(value, (list, dict, set, bytearray)):
+            return f"the body mutates the Python {type(value).__name__} {name}"
+    if isinstance(iterable, LazyRange):
+        return ""
+    if isinstance(iterable, LazyEnumerate):
+        iterable = iterable.iterable
+    if isinstance(iterable, (Tracer, np.ndarray)) and np.ndim(iterable) >= 1:
+        return ""
+    return f"it iterates over a Python {type(iterable).__name__}"
+
+
+def python_for(ctx: Any, items: Any, body: Callable, values: tuple, line: int,
+               reason: str) -> tuple:
+    if ctx is not None:
+        ctx.loops.append(LoopRecord(line, "python", reason))
+    for item in items:
+        values = body(item, values)
+    return values
+
+
+def scan_loop(ctx: Any, body: Callable, plan: CarryPlan, line: int, length: int,
+              xs: list[Tracer], item: Callable) -> tuple:
+    """Trace the body once as a scan over `length` steps; run it in Python instead if it
+    needs per-iteration Python values."""
+
+    def step(k: Tracer, *flat: Tracer) -> tuple[list, list]:
+        carried = plan.unflatten(flat[:plan.n_traced])
+        return plan.flatten(body(item(k, *flat[plan.n_traced:]), carried)), []
+
+    xspecs = [Spec(Aval(x.shape[1:], x.dtype)) for x in xs]
+    try:
+        body_trace = plan.trace(lambda specs: trace_body(
+            ctx, step, [COUNTER_SPEC], specs, xspecs, f"loop at line {line}"))
+    except (errors.LoopVaryingError, Unconvertible) as exc:
+        why = str(exc) if isinstance(exc, Unconvertible) else \
+            f"its body needs a Python value that changes per iteration ({exc.operation})"
+        items = (item(k, *(x[k] for x in xs)) for k in range(length))
+        return python_for(ctx, items, body, plan.values, line, why)
+    ctx.loops.append(LoopRecord(line, "scan"))
+    body_trace, rows = slice_by_counter(body_trace, length)
+    params = {"body": body_trace.graph, "n_consts": len(body_trace.consts),
+              "n_carry": body_trace.n_carry, "length": int(length), "reverse": False}
+    outs = record_loop(ctx, "scan", body_trace.consts + [t.sym for t in plan.inputs] +
+                       body_trace.buffer_inits + [x.sym for x in xs] + rows, params,
+                       body_trace)
+    return plan.results(outs[:body_trace.n_explicit])
+
+
+def traced_range_loop(rng: LazyRange, body: Callable, plan: CarryPlan, line: int) -> tuple:
+    """`for i in range(n)` with a traced bound: a while loop over (i, *carried)."""
+    if isinstance(rng.step, Tracer):
+        raise errors.UnsupportedArgumentError(
+            f"loop at line {line}", "range() with a traced step", "pass the step as a "
+            "Python int", user_source())
+    stop, step = lift(rng.stop), rng.step
+
+    def cond(state: tuple) -> Any:
+        return state[0] < stop if step > 0 else state[0] > stop
+
+    def advance(state: tuple) -> tuple:
+        return (state[0] + step,) + tuple(body(state[0], state[1:]))
+
+    counter = f"{PREFIX}counter"
+    frame_locals = dict(zip(plan.names, plan.values, strict=True))
+    frame_locals[counter] = lift(rng.start)
+    out = while_loop(cond, advance, frame_locals, (counter,) + plan.names, line, plan.inplace)
+    return tuple(out[1:])
+
+
+# --- while loops ----------------------------------------------------------------------
+
+
+def while_loop(cond: Callable, body: Callable, frame_locals: dict[str, Any],
+               carried: tuple[str, ...], line: int, inplace: tuple[str, ...] = (),
+               containers: tuple[str, ...] = ()) -> tuple:
+    """`while cond:` with `cond(carried values)` and `body(carried values) -> carried
+    values`."""
+    ctx = current()
+    names, values = carried, values_of(frame_locals, carried)
+    reason = ""
+    for name, value in zip(containers, values_of(frame_locals, containers), strict=True):
+        if isinstance(value, (list, dict, set, bytearray)):
+            reason = f"the body mutates the Python {type(value).__name__} {name}"
+    while True:  # in Python while the condition is a Python value
+        ok = cond(values)
+        if isinstance(ok, Tracer) and not reason:
+            break
+        if not ok:
+            if ctx is not None:
+                ctx.loops.append(LoopRecord(line, "python", reason or "its condition is a "
+                                            "Python value"))
+            return values
+        values = body(values)
+    plan = CarryPlan(names, values, inplace)
+
+    def step(*flat: Tracer) -> tuple[list, list]:
+        return plan.flatten(body(plan.unflatten(flat))), []
+
+    try:
+        body_trace = plan.trace(lambda specs: trace_body(ctx, step, [], specs, [],
+                                                         f"while loop at line {line}"))
+    except Unconvertible as exc:
+        raise errors.LoopCarryError(
+            f"while loop at line {line}", str(exc), "keep the loop's variables arrays of "
+            "fixed shape and dtype", user_source()) from None
+
+    def test(*flat: Tracer) -> tuple[list, list]:
+        ok = lift(cond(plan.unflatten(flat)))
+        if ok.shape != ():
+            raise ValueError("The truth value of an array with more than one element is "
+                             "ambiguous. Use a.any() or a.all()")
+        return list(flat), [astype(ok, np.bool_)]
+
+    specs = [Spec.of(t) for t in plan.inputs]
+    cond_trace = trace_body(ctx, test, [], specs, [], f"while condition at line {line}",
+                            body_trace.buffers)
+    if cond_trace.n_carry != body_trace.n_carry:
+        raise errors.LoopCarryError(
+            f"while loop at line {line}", "its condition writes into an array",
+            "compute the condition without assigning into arrays", user_source())
+    ctx.loops.append(LoopRecord(line, "while"))
+    cgraph = cond_trace.graph
+    cond_graph = type(cgraph)(cgraph.inputs, cgraph.eqns, cgraph.outputs[-1:], cgraph.name)
+    params = {"cond": cond_graph, "body": body_trace.graph,
+              "n_cond_consts": len(cond_trace.consts),
+              "n_body_consts": len(body_trace.consts)}
+    outs = record_loop(ctx, "while", cond_trace.consts + body_trace.consts +
+                       [t.sym for t in plan.inputs] + body_trace.buffer_inits, params,
+                       body_trace)
+    return plan.results(outs[:body_trace.n_explicit])
+
+
+# --- carried names ----------------------------------------------------------------------
+
+
+class Unconvertible(Exception):
+    """The loop's carried values cannot be expressed as a loop node (run it in Python)."""
+
+
+class CarryPlan:
+    """How each carried name's value enters the traced body.
+
+    Each value is flattened (tuples, lists, dicts of values); per leaf:
+    - "same": an array the body only updates in place (`u += ...`): the outer array itself
+      enters, so every view of it sees the updates (they become buffer carries);
+    - "traced": a value the body rebinds: a fresh input each iteration;
+    - "static": a non-array Python value the body leaves as it is;
+    - "unbound": a name first bound inside the loop; once the body has shown its type it
+      enters as zeros of that type (it is assigned before it is read).
+    """
+
+    def __init__(self, names: tuple[str, ...], values: tuple,
+                 inplace: tuple[str, ...]) -> None:
+        self.names, self.values, self.inplace = tuple(names), tuple(values), tuple(inplace)
+        self.leaves, self.treedef = tree.flatten(self.values)
+        self.owner = [name for name, v in zip(names, values, strict=True)
+                      for _ in tree.flatten(v)[0]]
+        self.kinds = [initial_kind(v, name in inplace)
+                      for v, name in zip(self.leaves, self.owner, strict=True)]
+        self.inputs: list[Tracer] = []
+        self.returned: list[Any] = []
+
+    @property
+    def n_traced(self) -> int:
+        return sum(k == "traced" for k in self.kinds)
+
+    def trace(self, trace: Callable[[list[Spec]], Body]) -> Body:
+        """Trace until every carried value keeps its type from one iteration to the next
+        (a Python scalar or an unbound name settles after one extra trace)."""
+        for _ in range(MAX_RETRACES + 1):
+            self.inputs = [lift(v) for v, k in zip(self.leaves, self.kinds, strict=True)
+                           if k == "traced"]
+            body = trace([Spec.of(t) for t in self.inputs])
+            if not self.settle(body):
+                return body
+        raise Unconvertible("the carried values' types did not settle")
+
+    def unflatten(self, flat: tuple) -> tuple:
+        it = iter(flat)
+        leaves = [next(it) if k == "traced" else (UNDEFINED if k == "unbound" else v)
+                  for v, k in zip(self.leaves, self.kinds, strict=True)]
+        return tree.unflatten(self.treedef, leaves)
+
+    def flatten(self, values: tuple) -> list:
+        leaves, treedef = tree.flatten(tuple(values))
+        if treedef != self.treedef:
+            raise Unconvertible("a carried variable changes structure (a tuple or list of "
+                                "another length) from one iteration to the next")
+        self.returned = leaves
+        return [v for v, k in zip(leaves, self.kinds, strict=True) if k == "traced"]
+
+    def settle(self, body: Body) -> bool:
+        """Compare what the body returned with what entered; retype and return True where
+        the body must be traced again."""
+        retrace = False
+        returned = iter(body.out_specs[:body.n_explicit])
+        entered = iter(self.inputs)
+        for i, (old, new, kind) in enumerate(zip(self.leaves, self.returned, self.kinds,
+                                                 strict=True)):
+            name = self.owner[i]
+            if kind == "traced":
+                before, after = Spec.of(next(entered)), next(returned)
+                if before == after:
+                    continue
+                settled = settle(lift(old), before, after)
+                if Spec.of(settled).aval != after.aval:
+                    check_carries("loop", [before], [after], [name])
+                self.leaves[i], retrace = settled, True
+            elif kind == "same" and new is not old:
+                self.kinds[i], retrace = "traced", True  # rebound after all
+            elif kind == "static" and new is not old and not safe_equal(new, old):
+                if not (isinstance(new, Tracer) or is_number(new)):
+                    raise Unconvertible(f"the body changes the Python value of {name}")
+                self.kinds[i], retrace = "traced", True
+            elif kind == "unbound" and not isinstance(new, Undefined):
+                if not (isinstance(new, Tracer) or is_number(new)):
+                    raise Unconvertible(f"{name} is a Python {type(new).__name__} first "
+                                        "bound inside the loop")
+                t = lift(new)
+                zero = constant(np.zeros(t.shape, t.dtype), kind=t.kind)
+                zero.weak = t.weak
+                self.leaves[i], self.kinds[i], retrace = zero, "traced", True
+        return retrace
+
+    def results(self, outs: list) -> tuple:
+        it = iter(outs)
+        leaves = [next(it) if k == "traced" else (UNDEFINED if k == "unbound" else v)
+                  for v, k in zip(self.leaves, self.kinds, strict=True)]
+        return tuple(tree.unflatten(self.treedef, leaves))
+
+
+def initial_kind(value: Any, inplace: bool) -> str:
+    if isinstance(value, Undefined):
+        return "unbound"
+    if isinstance(value, Tracer):
+        return "same" if inplace and value.kind == "array" else "traced"
+    if isinstance(value, np.ndarray) or is_number(value):
+        return "traced"
+    return "static"
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (bool, int, float, complex, np.generic))
+
+
+def safe_equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return False
+
+
+def check(cond: Any, message: Callable[[], Any] | None) -> None:
+    """`assert cond, message`: at trace time for Python values, at run time for traced
+    ones."""
+    if not isinstance(cond, Tracer):
+        if not cond:
+            raise AssertionError(message()) if message is not None else AssertionError
+        return
+    from tracejit.scan.checks import record_check
+
+    record_check(cond, message)
+
