@@ -296,6 +296,17 @@ def test_hessian_vs_jax(jax_x64):
         close(g_row, w_row)
 
 
+@pytest.mark.parametrize("name", ["reverse", "closed_over", "nested", "rnn"])
+def test_model_hessian_vs_jax(name, jax_x64):
+    f, args = tj_model(name), args_of(name)
+    cs = output_weights(f, args)
+    last = float_args(args)[-1]  # the per-step inputs
+    got = tracejit.hessian(weighted_loss(f, cs), argnums=last)(*args)
+    want = jax_x64.hessian(weighted_loss(jax_model(jax_x64, name), cs, jax_x64.numpy),
+                           argnums=last)(*args)
+    close([got], [want])
+
+
 def test_grad_of_grad_vs_jax(jax_x64):
     a = np.array([0.3, -0.7])
     x = np.random.default_rng(5).normal(size=(4, 2))
@@ -562,3 +573,11 @@ def test_without_the_recorded_forward_loop_a_second_one_computes_residuals(monke
     assert np.isclose(dot(ts, grad(*args)), expected, rtol=1e-6)
     _, tangents = tracejit.jvp(f, args, ts)
     close(tangents, directional(f, args, ts), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("error::tracejit.errors.BackendFallbackWarning")
+def test_rnn_gradient_on_the_numba_backend():
+    W, U, b, h0, xs = args_of("rnn")
+    grad = tracejit.grad(rnn_loss, argnums=(0, 1, 2, 3, 4))
+    got = tracejit.jit(grad, backend="numba")(W, U, b, h0, xs)
+    close(got, grad(W, U, b, h0, xs), rtol=1e-12)
