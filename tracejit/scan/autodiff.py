@@ -28,7 +28,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from tracejit.autodiff.build import fit, full, is_inexact
+from tracejit.autodiff.build import full, is_inexact
 from tracejit.autodiff.rules import NO_RULE, WITH_ACTIVE, defvjp
 from tracejit.graph.ir import Eqn, Var
 from tracejit.graph.ops import OPS
@@ -49,6 +49,9 @@ LINEARIZED = weakref.WeakKeyDictionary()
 
 
 def scan_vjp(cts, ans, *xs, body, n_consts, n_carry, length, reverse, active=None):
+    """Cotangents of the scan's operands: the final carries of the backward scan for the
+    initial carries and the consts, its stacked outputs for the per-step inputs; None for
+    operands that are not `active` or that no cotangent reaches."""
     cts, ans = as_tuple(cts), as_tuple(ans)
     ctx = ans[0]._ctx
     shape = Shape(n_consts, n_carry, len(xs) - n_consts - n_carry)
@@ -103,7 +106,7 @@ def record_backward(ctx: TraceContext, lin: Linearization, res: tuple, shape: Sh
     b_consts = [(consts if kind == "const" else hoisted)[i] for kind, i in lin.consts]
     b_carries = [cotangent(cts[j], ans[j].sym) for j in lin.carries] + \
         [full(xs[i].sym.aval, 0).sym for i in lin.accs]
-    per_step = {"ct_y": lambda j: fit(cts[shape.n_carry + j], ans[shape.n_carry + j].sym.aval).sym,
+    per_step = {"ct_y": lambda j: cotangent(cts[shape.n_carry + j], ans[shape.n_carry + j].sym),
                 "res": lambda j: res[j], "xs": lambda i: xs[shape.x(i)].sym}
     b_xs = [per_step[kind](i) for kind, i in lin.xs]
     params = {"body": lin.bwd, "n_consts": len(b_consts), "n_carry": len(b_carries),
@@ -112,6 +115,8 @@ def record_backward(ctx: TraceContext, lin: Linearization, res: tuple, shape: Sh
 
 
 def scan_jvp(ts, ans, *xs, body, n_consts, n_carry, length, reverse):
+    """Tangents of the scan's outputs, from a scan that carries the active carries'
+    tangents and stacks the per-step outputs' tangents."""
     ans = as_tuple(ans)
     ctx = ans[0]._ctx
     shape = Shape(n_consts, n_carry, len(xs) - n_consts - n_carry)
