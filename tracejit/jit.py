@@ -191,10 +191,14 @@ class Jitted:
         outs = [None if spec[0] == "view" else output_value(spec, results, realized, fresh)
                 for spec in traced.out_specs]
         if traced.writebacks:
-            news = [fresh_value(results[pos], inputs, fresh) for _, pos in traced.writebacks]
-            for ((kind, where), _), new in zip(traced.writebacks, news, strict=True):
-                target = leaves[where] if kind == "arg" else captured[where]
-                np.copyto(target, new, casting="unsafe")
+            targets = [leaves[where] if kind == "arg" else captured[where]
+                       for (kind, where), _ in traced.writebacks]
+            # a result that is its target already holds the value (a donated input)
+            news = [None if results[pos] is target else fresh_value(results[pos], inputs, fresh)
+                    for (_, pos), target in zip(traced.writebacks, targets, strict=True)]
+            for target, new in zip(targets, news, strict=True):
+                if new is not None:
+                    np.copyto(target, new, casting="unsafe")
         for i, spec in enumerate(traced.out_specs):
             if spec[0] == "view":
                 outs[i] = view_value(spec, leaves, captured)
@@ -238,7 +242,7 @@ class Jitted:
                          "with them static", self.fn.__name__, sorted(exc.leaves))
                 key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                                       for i, x in enumerate(leaves)))
-        run = compile_graph(traced.graph, self.backend)
+        run = compile_graph(traced.graph, self.backend, donated_inputs(traced))
         entry = Entry(traced, run, capture_keys([e.accessor() for e in traced.captures]),
                       time.perf_counter() - start, getattr(run, "fresh_outputs", False))
         self._cache[key] = entry
@@ -347,6 +351,20 @@ def capture_keys(captured: list[Any]) -> tuple:
             return (None,)
         keys.append((value.shape, value.dtype, value.flags.writeable, layout(value)))
     return tuple(keys)
+
+
+def donated_inputs(traced: Traced) -> frozenset[int]:
+    """Graph inputs whose arrays the write-back overwrites after the call, that no
+    returned value is or reads after it: the compiled code may reuse their memory."""
+    graph, n = traced.graph, len(traced.arg_leaves)
+    written = dict(traced.writebacks)
+    returned = {graph.outputs[s[1]] for s in traced.out_specs if s[0] in ("var", "subview")}
+    donated = set()
+    for i, v in enumerate(graph.inputs):
+        pos = written.get(("arg", traced.arg_leaves[i]) if i < n else ("capture", i - n))
+        if pos is not None and v not in graph.outputs and graph.outputs[pos] not in returned:
+            donated.add(i)
+    return frozenset(donated)
 
 
 def input_value(leaf: Any) -> Any:

@@ -258,6 +258,32 @@ def test_int_buffer_indexed_by_counter():
     run_both(scale_rows, np.arange(12, dtype=np.int32).reshape(4, 3), 6, exact=True)
 
 
+def relax_keep_old(u, steps):
+    old = u.copy()
+    relax(u, steps)
+    return old, u, u[1:]
+
+
+def relax_twice(u, steps):
+    relax(u, steps)
+    u[0] = u[-1]  # read after the first loop
+    return relax(u, steps)
+
+
+@pytest.mark.parametrize("steps", [0, 3, 4])
+def test_loops_run_in_the_arguments_they_update(steps):
+    """An argument the function updates (and does not return a copy of) is the loop's
+    own buffer: no copy in, no copy back. What the function returns or reads later is
+    still the old value where NumPy's would be."""
+    u = floats(12)
+    f = run_both(relax, u, steps)
+    text = source(f, u, steps)
+    assert re.search(r"^    s1_c = a$", text, re.M), text
+    run_both(relax_keep_old, u, steps)
+    run_both(relax_twice, u, steps)
+    run_both(relax, floats(24)[::2], steps)  # strided
+
+
 # --- how carries share buffers --------------------------------------------------------
 
 

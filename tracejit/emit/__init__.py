@@ -9,8 +9,11 @@ from tracejit.graph.ir import Graph
 BACKENDS = ("numpy", "numba")
 
 
-def compile_graph(graph: Graph, backend: str) -> Callable[..., list[Any]]:
-    """`backend` "auto" is Numba on the CPU."""
+def compile_graph(graph: Graph, backend: str,
+                  donated: frozenset[int] = frozenset()) -> Callable[..., list[Any]]:
+    """`backend` "auto" is Numba on the CPU. `donated`: positions of inputs whose arrays
+    the caller overwrites after the call and never reads again; the callable may reuse
+    their memory (a loop updating an argument then runs in it)."""
     if backend == "numpy":
         from tracejit.emit import numpy as numpy_backend
 
@@ -18,5 +21,5 @@ def compile_graph(graph: Graph, backend: str) -> Callable[..., list[Any]]:
     if backend in ("numba", "auto"):
         from tracejit.emit import numba as numba_backend
 
-        return numba_backend.compile_graph(graph)
+        return numba_backend.compile_graph(graph, donated)
     raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)} or 'auto'")

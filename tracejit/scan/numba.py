@@ -66,11 +66,17 @@ class Carried:
             if kind == "spare":
                 self.sub.storage[v] = self.buffers[("spare", i)]
 
-    def start(self, inits: Sequence[Var]) -> None:
-        """The loop's own buffers, before it starts."""
+    def start(self, eqn: Eqn, inits: Sequence[Var]) -> None:
+        """The loop's own buffers, before it starts: copies of the initial values, or
+        their arrays where nothing else needs them (`Writer.adoptable`)."""
+        adopted: set[Var] = set()
         for v, init in zip(self.inputs, inits, strict=True):
-            value = f"{self.w.name(init)}.copy()" if v.ndim else \
-                f"{scalars.cast(v.dtype)}({self.w.name(init)})"
+            value = self.w.name(init)
+            if not v.ndim:
+                value = f"{scalars.cast(v.dtype)}({value})"
+            elif init in adopted or not self.w.adoptable(init, eqn):
+                value = f"{value}.copy()"
+            adopted.add(init)
             self.w.emit(f"{self.sub.name(v)} = {value}")
         for i, kind in self.plan.spares.items():
             carry = self.buffers[("carry", i)]
@@ -160,7 +166,7 @@ def scan_rule(w: Writer, eqn: Eqn, check: bool) -> bool:
     loop = Carried(w, body, 1 + nc, ncar, consts, prefix)
     sub = loop.sub
     w.comment(eqn, f"compiled loop{' from the end' if p['reverse'] else ''}, body {prefix}*")
-    loop.start(inits)
+    loop.start(eqn, inits)
     stacked = eqn.outputs[ncar:]
     for y in stacked:
         w.emit(f"{w.name(y)} = np.empty({w.shape_tuple(y.shape)}, dtype={scalars.cast(y.dtype)})")
@@ -200,7 +206,7 @@ def while_rule(w: Writer, eqn: Eqn, check: bool) -> bool:
                                                          strict=True)})
     test = body_writer(w, cond, f"w{number}c_", preset)
     w.comment(eqn, f"compiled loop, condition w{number}c_*, body w{number}_*")
-    loop.start(inits)
+    loop.start(eqn, inits)
     ran = w.temp("ran") if any(i != j for i, j in loop.plan.finals.items()) else None
     if ran:
         w.emit(f"{ran} = False")

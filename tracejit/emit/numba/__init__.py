@@ -42,7 +42,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PARALLEL_WORK = 1 << 17
 
 
-def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
+def compile_graph(graph: Graph, donated: frozenset[int] = frozenset()) -> Callable[..., list[Any]]:
+    """`donated`: positions of inputs whose memory the code may reuse (see
+    `tracejit.emit.compile_graph`): slice updates write into them in place, loops carry
+    them without a copy."""
     unsupported = sorted({str(v.dtype) for v in all_vars(graph)
                           if not scalars.numba_dtype_ok(v.dtype)})
     if unsupported:
@@ -52,8 +55,9 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
         log.info("tracejit: %s uses %s, which Numba cannot compute with; running it on the "
                  "NumPy interpreter", graph.name, ", ".join(unsupported))
         return numpy_backend.compile_graph(graph)
-    plan = plan_fusion(graph, scalars.inlinable, scalars.foldable)
-    writer = Writer(plan, parallel_for(work(plan)))
+    writable = frozenset(graph.inputs[i] for i in donated)
+    plan = plan_fusion(graph, scalars.inlinable, scalars.foldable, writable)
+    writer = Writer(plan, parallel_for(work(plan)), donated=writable)
     writer.body_lines()
     parallel = writer.uses_prange()  # a loop body may have chosen prange on its own
     options = 'cache=True, error_model="numpy"' + (", parallel=True" if parallel else "")

@@ -28,7 +28,7 @@ import numpy as np
 from tracejit.emit.numba import calls, scalars
 from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
-from tracejit.rewrite.fusion import IndexMap, Loop, Part, Plan, Read
+from tracejit.rewrite.fusion import VIEW_OPS, Call, IndexMap, Loop, Part, Plan, Read
 
 RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
@@ -37,10 +37,13 @@ CHUNKS = 64
 
 class Writer:
     def __init__(self, plan: Plan, parallel: bool, parent: Writer | None = None,
-                 prefix: str = "", preset: dict[Var, str] | None = None) -> None:
+                 prefix: str = "", preset: dict[Var, str] | None = None,
+                 donated: frozenset[Var] = frozenset()) -> None:
         """`parent`: write into its function (a loop body); `prefix` goes before every
-        name; `preset` names some variables (a body's inputs that are outer values)."""
+        name; `preset` names some variables (a body's inputs that are outer values);
+        `donated`: inputs whose memory the function may reuse."""
         self.plan = plan
+        self.donated = donated
         self.graph: Graph = plan.graph
         self.parallel = parallel
         self.names: dict[Var, str] = {}
@@ -109,6 +112,37 @@ class Writer:
                 sign = "+" if step >= 0 else "-"
                 parts.append(f"np.uintp({self.dim(offset)} {sign} {term})")
         return ", ".join(parts)
+
+    def adoptable(self, v: Var, eqn: Eqn) -> bool:
+        """Whether `eqn` may take `v`'s array as its own and overwrite it: a donated input
+        or an array made here, that `eqn` reads once, that nothing reads after `eqn`
+        (through a view either), and that is no output."""
+        if not v.ndim or not (v in self.donated or self.made_here(v)):
+            return False
+        aliases, after = {v}, False
+        for e in self.graph.eqns:
+            uses = sum(u in aliases for u in e.inputs)
+            if e.op in VIEW_OPS and uses:
+                aliases.update(e.outputs)
+            elif e is eqn:
+                after = True
+                if uses > 1:
+                    return False
+            elif uses and after:
+                return False
+        return not aliases & set(self.graph.outputs)
+
+    def made_here(self, v: Var) -> bool:
+        """`v` is an array this function allocated (not a view, not a given buffer)."""
+        if v in self.storage:
+            return False
+        for kernel in self.plan.kernels:
+            if isinstance(kernel, Call) and v in kernel.eqn.outputs:
+                return kernel.eqn.op not in VIEW_OPS and not calls.may_alias(kernel.eqn)
+            if isinstance(kernel, Loop) and (v in kernel.stores or (
+                    kernel.scatter and not kernel.in_place and v in kernel.scatter.outputs)):
+                return True
+        return False
 
     # --- the module -----------------------------------------------------------------
 
