@@ -185,8 +185,12 @@ class Jitted:
         inputs = [input_value(leaves[i]) for i in traced.arg_leaves] + captured
         results = entry.run(*inputs)
         # Outputs first: a returned copy of an argument's old value must not see the
-        # write-back. Views of arguments are rebuilt after it, as NumPy's would see it.
-        realized: dict[int, Any] = {}
+        # write-back (nor may a result that is an input array itself: passed through a
+        # loop, or a donated input's memory reused). Views of arguments are rebuilt
+        # after it, as NumPy's would see it.
+        realized: dict[int, Any] = {
+            s[1]: results[s[1]].copy() for s in traced.out_specs if s[0] in ("var", "subview")
+            and any(results[s[1]] is x for x in inputs)}
         fresh = entry.fresh
         outs = [None if spec[0] == "view" else output_value(spec, results, realized, fresh)
                 for spec in traced.out_specs]

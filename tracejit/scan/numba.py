@@ -21,15 +21,17 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from tracejit.emit.numba import PARALLEL_WORK, calls, parallel_for, scalars, work
+from tracejit.emit.numba import calls, parallel_for, scalars, work
 from tracejit.emit.numba.writer import Writer
 from tracejit.graph.ir import Eqn, Graph, Var
 from tracejit.rewrite.fusion import plan_fusion
 from tracejit.scan.fusion import Move, Region, plan_carries, writable_carries
 
-#: element-operations per iteration from which a body's loops run in parallel: each
-#: iteration then opens a parallel region of its own (measured on 2-D diffusion)
-BODY_PARALLEL_WORK = 4 * PARALLEL_WORK
+#: element-operations per iteration from which a body's loops run in parallel. Each
+#: iteration opens a parallel region of its own, about 50 us with 2 threads that sleep
+#: between regions (OMP_WAIT_POLICY=PASSIVE): 2-D diffusion steps (13 operations per
+#: point) break even at 512x512, 3.4M operations; at 1024x1024 threads halve the time.
+BODY_PARALLEL_WORK = 1 << 22
 
 
 def supported(eqn: Eqn) -> bool:
