@@ -358,6 +358,50 @@ def test_carries_sharing_buffers(steps):
     run_both(constant_carried, x, w, steps, exact=True)
 
 
+def shuffled_carries(spec):
+    """A loop over four carried arrays whose next values follow `spec`, one entry per
+    carry: ("in", k) carry k's old value, ("new", k) a value computed from it, ("slice",
+    k, j) carry k with its interior replaced by one computed from carry j, ("same", i)
+    the next value of carry i (i earlier)."""
+
+    def fn(a, b, c, d, steps):
+        def body(i, xs):
+            out = []
+            for entry in spec:
+                kind, k = entry[0], entry[1]
+                if kind == "in":
+                    out.append(xs[k])
+                elif kind == "new":
+                    out.append(xs[k] * 0.5 + 1)
+                elif kind == "slice":
+                    y = xs[k].copy()
+                    y[1:-1, 1:-1] = xs[entry[2]][:-2, 2:] - 0.25 * y[1:-1, 1:-1]
+                    out.append(y)
+                else:
+                    out.append(out[k])
+            return tuple(out)
+
+        return tracejit.fori_loop(0, steps, body, (a, b, c, d))
+
+    return fn
+
+
+SHUFFLES = [
+    [("in", 1), ("in", 2), ("in", 3), ("in", 0)],  # rotation: no copies
+    [("new", 1), ("same", 0), ("in", 0), ("slice", 3, 3)],
+    [("slice", 0, 1), ("slice", 1, 0), ("same", 0), ("same", 1)],
+    [("slice", 0, 0), ("in", 0), ("new", 2), ("in", 2)],
+    [("slice", 2, 3), ("same", 0), ("slice", 3, 0), ("new", 3)],
+]
+
+
+@pytest.mark.parametrize("spec", SHUFFLES, ids=[str(k) for k in range(len(SHUFFLES))])
+def test_carries_sharing_buffers_in_any_pattern(spec):
+    arrays = [floats(5, 6) for _ in range(4)]
+    for steps in (0, 1, 2, 5):
+        run_both(shuffled_carries(spec), *arrays, steps, exact=True)
+
+
 def test_carry_also_stacked():
     run_both(carry_is_also_stacked, floats(5, 2, 3), exact=True)
 
