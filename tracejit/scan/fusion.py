@@ -2,10 +2,11 @@
 carried arrays pass to the next iteration with as few copies as the body allows.
 Backend-neutral: it reads the loop body's fusion plan (`tracejit.rewrite.fusion`).
 
-A loop owns one buffer per carried array (a copy of the initial value, so the body may
-update it in place) and, where the body computes the carry's next value with its own
-loops, a *spare*: the body writes the next value into the spare and the two swap at the
-end of the iteration (double buffering), so no iteration allocates. Per carry:
+A loop owns one buffer per carried array (a copy of the initial value, or that array
+itself when nothing else needs it, so the body may update it in place) and, where the
+body computes the carry's next value with its own loops, a *spare*: the body writes the
+next value into the spare and the two swap at the end of the iteration (double
+buffering), so no iteration allocates. Per carry:
 
 * the next value is a slice update of the carry itself, `c[1:-1] = f(c)` (the update
   reads the old value, so it cannot be written in place): the spare starts as a copy
@@ -21,13 +22,13 @@ end of the iteration (double buffering), so no iteration allocates. Per carry:
 At the end of the iteration each carry *takes* the buffer holding its next value when
 that buffer is the loop's own and no other carry took it first; otherwise its value is
 copied into a buffer no longer needed (two carries with the same next value, a carry
-that is a constant). A copy covers only what the next iteration reads: a carry that
-the body only updates in place through a slice needs only what lies outside the slice
-(`u[1:-1] = f(v); v = u` copies the border), one the body does not read needs nothing;
-its complete value is then the one held by the carry that took the buffer (`finals`).
-When that partial copy goes into the buffer the other carry held, as in the example,
-it is needed in the first iteration only: the slice update leaves the outside of its
-carry unchanged, so both buffers hold the same outside from then on.
+that is a constant). A copy covers only what the next iteration reads: a carry that the
+body only updates in place through a slice needs only what lies outside the slice
+(`tmp[1:-1] = f(u); u[:] = tmp` copies tmp's border), one the body does not read needs
+nothing; its complete value is then the one held by the carry that took the buffer
+(`finals`). When that partial copy goes into the buffer the other carry held, as in the
+example, it is needed in the first iteration only: the slice update leaves the outside
+of its carry unchanged, so both buffers hold the same outside from then on.
 """
 
 from __future__ import annotations

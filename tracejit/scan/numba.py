@@ -4,8 +4,8 @@ function, their bodies planned by the fusion planner like any graph and written 
 stay BLAS calls and its slices are index arithmetic, with no Python per iteration.
 
     # d:i64[], e:f64[:, :] = scan: compiled loop, body s1_*  (model.py:12)
-    s1_c = b.copy()                       # carried buffers: the loop's own copies
-    s1_c_spare = s1_c.copy()              # a spare to write the next value into
+    s1_c = b.copy()                       # carried buffers: the loop's own
+    s1_c_spare = np.empty_like(s1_c)      # a spare to write the next value into
     for s1_a in range(d0):                # the trip count is a run-time value
         ...                               # the body's kernels, names prefixed s1_
         s1_c, s1_c_spare = s1_t, s1_c     # carries passed on (see scan/fusion.py)
@@ -215,7 +215,7 @@ def while_rule(w: Writer, eqn: Eqn, check: bool) -> bool:
     w.emit("while True:")
     test.indent = loop.sub.indent = w.indent + 1
     test.kernels()
-    test.emit(f"if not {test.name(cond.outputs[0])}:")
+    test.emit(f"if not {test.name(test.graph.outputs[0])}:")
     test.emit("    break")
     loop.sub.kernels()
     loop.pass_on(f"not {ran}" if ran else "True")
