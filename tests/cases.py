@@ -1566,9 +1566,7 @@ case("assert_positive", ("check", "log"), assert_positive_log,
      [A("f8", f64((3, 4), dom="pos")), A("f8-neg", -f64((3,), dom="pos"), raises=AssertionError, row=False),
       A("f4", f32((2, 2), dom="pos"))],
      row=Row("check", {"message": "x must be positive"}, inputs=lambda x: [x.min() > 0],
-             expected=lambda x: ()),
-     # the Numba rule for `check` lands with the native loop emission
-     marks=(pytest.mark.xfail(strict=False, reason="Numba rule for check in progress"),))
+             expected=lambda x: ()))
 case("while_doubling", "while", while_doubling,
      [A("f8", f64((3,), dom="pos")), A("i8", np.array([1, 2, 3]))],
      row=loop_row("while", while_doubling, expected=lambda x: (while_doubling(x),)))

@@ -49,3 +49,15 @@ def record_check(cond: Tracer, message: Callable[[], Any] | None) -> None:
     full = f"{where}\n  {text}" if text else where or "assertion failed"
     ctx = cond._ctx
     ctx.record("check", [astype(cond, np.bool_).sym], {"message": full})
+
+
+def emit_numba(w: Any, eqn: Any, check: bool) -> bool:
+    """The Numba backend's rule (registered by `tracejit/scan/numba.py`): an `if` that
+    raises with the message, which Numba keeps as a compile-time constant."""
+    if check:
+        return True
+    (cond,) = eqn.inputs
+    test = w.name(cond) if cond.ndim == 0 else f"np.all({w.name(cond)})"
+    w.emit(f"if not {test}:")
+    w.emit(f"    raise AssertionError({eqn.params['message']!r})")
+    return True

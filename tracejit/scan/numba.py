@@ -25,6 +25,7 @@ from tracejit.emit.numba import calls, parallel_for, scalars, work
 from tracejit.emit.numba.writer import Writer
 from tracejit.graph.ir import Eqn, Graph, Var
 from tracejit.rewrite.fusion import plan_fusion
+from tracejit.scan import checks
 from tracejit.scan.fusion import Move, Region, plan_carries, writable_carries
 
 #: element-operations per iteration from which a body's loops run in parallel. Each
@@ -227,3 +228,4 @@ def while_rule(w: Writer, eqn: Eqn, check: bool) -> bool:
 
 calls.register("scan", scan_rule, own_comment=True)
 calls.register("while", while_rule, own_comment=True)
+calls.register("check", checks.emit_numba)

@@ -63,9 +63,10 @@ def cache_dir() -> Path:
 
 def fingerprint() -> str:
     """What besides a module's own text decides its machine code: the runtime helpers
-    it imports, and the versions of Python, NumPy and Numba."""
+    and vector math it imports, and the versions of Python, NumPy and Numba."""
     runtime = Path(__file__).with_name("runtime.py").read_bytes()
-    text = b"|".join([runtime, sys.version.encode(), np.__version__.encode(),
+    vecmath = Path(__file__).with_name("vecmath.py").read_bytes()
+    text = b"|".join([runtime, vecmath, sys.version.encode(), np.__version__.encode(),
                       numba.__version__.encode()])
     return hashlib.sha256(text).hexdigest()[:16]
 

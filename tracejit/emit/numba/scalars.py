@@ -25,6 +25,12 @@ FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64),
           np.dtype(np.complex128))
 
 
+#: transcendental functions with our own vectorizable implementations (vecmath.py):
+#: Numba's own call libm per element, which LLVM cannot vectorize (no SVML here)
+VECMATH = frozenset({"exp", "expm1", "log", "tanh"})
+VECMATH_DTYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+
+
 def numba_dtype_ok(dtype: np.dtype) -> bool:
     """Dtypes Numba computes with natively (no float16, no datetimes, no objects)."""
     return dtype.kind in "biufc" and dtype != np.float16
@@ -75,6 +81,8 @@ def scalar_expr(eqn: Eqn, args: list[str]) -> str:
         return f"{args[0]} * {args[0]}"  # what NumPy's power does for a square
     if op == "negative" and ins[0] in FLOATS:
         return f"-{args[0]}"
+    if op in VECMATH and ins[0] == out and out in VECMATH_DTYPES:
+        return f"vm.{op}_{VECMATH_DTYPES[out]}({args[0]})"
     if op in UFUNC_NAMES:
         return f"np.{op}({', '.join(args)})"
     return FUNCTIONS[op](eqn, args, out)

@@ -30,7 +30,7 @@ from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
 from tracejit.rewrite.fusion import VIEW_OPS, Call, IndexMap, Loop, Part, Plan, Read
 
-RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS"})
+RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
 CHUNKS = 64
 
@@ -154,6 +154,7 @@ class Writer:
         dim_lines = [f"    d{k} = dims[{k}]" for k in range(len(self.dims))]
         outs = ", ".join(self.name(v) for v in self.graph.outputs)
         text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
+                "from tracejit.emit.numba import vecmath as vm",
                 "from tracejit.emit.numba.runtime import scalar_of", ""]
         text += [f"CHUNKS = {CHUNKS}", *self.globals, ""]
         text += ["", f"@numba.njit({njit_options})",
