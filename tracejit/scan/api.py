@@ -115,13 +115,7 @@ def scan_counted(f: Callable, init: Any, length: int) -> tuple[Any, Any]:
 
     def step(k: Tracer, *flat: Tracer) -> tuple[list, list]:
         new, _ = f(tree.unflatten(init_tree, list(flat)), k)
-        new_leaves, new_tree = tree.flatten(new)
-        if new_tree != init_tree:
-            raise errors.LoopCarryError(
-                "fori_loop", f"the body returned a value of structure {new_tree}, but the "
-                f"initial value has structure {init_tree}", "return the same structure as "
-                "init_val", user_source())
-        return new_leaves, []
+        return same_structure("fori_loop", new, init_tree), []
 
     carries, body = trace_carried(ctx, step, [COUNTER_SPEC], init_leaves, [], "fori_loop",
                                   tree.leaf_paths(init_tree, "val"))
@@ -145,13 +139,8 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init: Any) -> Any:
     init_leaves, init_tree = tree.flatten(init)
 
     def step(*flat: Tracer) -> tuple[list, list]:
-        new_leaves, new_tree = tree.flatten(body_fun(tree.unflatten(init_tree, list(flat))))
-        if new_tree != init_tree:
-            raise errors.LoopCarryError(
-                "while_loop", f"the body returned a value of structure {new_tree}, but the "
-                f"initial value has structure {init_tree}", "return the same structure as "
-                "init_val", user_source())
-        return new_leaves, []
+        new = body_fun(tree.unflatten(init_tree, list(flat)))
+        return same_structure("while_loop", new, init_tree), []
 
     carries, body = trace_carried(ctx, step, [], init_leaves, [], "while_loop",
                                   tree.leaf_paths(init_tree, "val"))
@@ -180,6 +169,17 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init: Any) -> Any:
 
 
 # --- shared machinery -----------------------------------------------------------------
+
+
+def same_structure(name: str, value: Any, treedef: Any) -> list[Any]:
+    """The leaves of a body's returned value, which must have the initial value's tree."""
+    leaves, new_tree = tree.flatten(value)
+    if new_tree != treedef:
+        raise errors.LoopCarryError(
+            name, f"the body returned a value of structure {new_tree}, but the initial "
+            f"value has structure {treedef}", "return the same structure as init_val",
+            user_source())
+    return leaves
 
 NONE = ("none",)  # xs=None and y=None are empty trees, as in JAX
 

@@ -327,12 +327,17 @@ class LoopRewriter(ast.NodeTransformer):
         check = ast.Expr(value=call("check", node.test, msg))
         return ast.copy_location(check, node)
 
-    def visit_For(self, node: ast.For) -> Any:
+    def convertible(self, node: ast.For | ast.While) -> bool:
+        """Rewrite the loop's own body first; whether the loop itself can become a loop
+        call (no `break`, `continue`, `return` or `else:`)."""
         node.body = self.block(node.body)
         node.orelse = self.block(node.orelse)
-        if node.orelse or escapes(node.body):
-            return self.in_python(node)
         self.changed = True
+        return not (node.orelse or escapes(node.body))
+
+    def visit_For(self, node: ast.For) -> Any:
+        if not self.convertible(node):
+            return self.in_python(node)
         line = node.lineno
         target_names = stored(node.target)
         carried = self.carried(node, target_names, set())
@@ -371,11 +376,8 @@ class LoopRewriter(ast.NodeTransformer):
         return out
 
     def visit_While(self, node: ast.While) -> Any:
-        node.body = self.block(node.body)
-        node.orelse = self.block(node.orelse)
-        if node.orelse or escapes(node.body):
+        if not self.convertible(node):
             return self.in_python(node)
-        self.changed = True
         line = node.lineno
         carried = self.carried(node, set(), loaded(node.test))
         carry = f"{PREFIX}carry"
