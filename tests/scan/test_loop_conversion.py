@@ -356,3 +356,15 @@ def test_assert_on_python_value_is_python():
         return x * n
     with pytest.raises(AssertionError, match="n must be positive"):
         tracejit.jit(f)(np.ones(2), 0)
+
+
+def python_counting(x):
+    n = 1
+    for i in range(3):
+        n = n * 2 + i
+    return np.zeros(n) + x.sum()  # n must still be a Python int here
+
+
+def test_loop_over_python_values_only_runs_in_python():
+    same_as_numpy(python_counting, RNG.random(3))
+    assert loop_ops(traced(python_counting, RNG.random(3)).graph) == []

@@ -202,6 +202,10 @@ def scan_loop(ctx: Any, body: Callable, plan: CarryPlan, line: int, length: int,
             f"its body needs a Python value that changes per iteration ({exc.operation})"
         items = (item(k, *(x[k] for x in xs)) for k in range(length))
         return python_for(ctx, items, body, plan.values, line, why)
+    if not (xs or body_trace.consts or body_trace.buffers or plan.starts_traced):
+        items = (item(k) for k in range(length))  # a loop over Python values only
+        return python_for(ctx, items, body, plan.values, line, "its body touches no "
+                          "traced value")
     ctx.loops.append(LoopRecord(line, "scan"))
     body_trace, rows = slice_by_counter(body_trace, length)
     params = {"body": body_trace.graph, "n_consts": len(body_trace.consts),
@@ -325,6 +329,7 @@ class CarryPlan:
                       for v, name in zip(self.leaves, self.owner, strict=True)]
         self.inputs: list[Tracer] = []
         self.returned: list[Any] = []
+        self.starts_traced = any(isinstance(v, Tracer) for v in self.leaves)
 
     @property
     def n_traced(self) -> int:
