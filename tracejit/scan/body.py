@@ -15,10 +15,8 @@ builders (`scan/api.py`) record one loop equation.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from tracejit import errors
 from tracejit.graph.ir import Aval, Eqn, Graph, Var
@@ -53,7 +51,6 @@ class Body:
     buffers: list[Buffer]  # buffer carries, in order
     buffer_inits: list[Var]  # their outer values at loop entry
     out_specs: list[Spec]  # kind and weak type of the explicit carries and ys returned
-    statics: list[Any] = field(default_factory=list)  # non-array outputs, as returned
 
     @property
     def n_carry(self) -> int:
@@ -196,7 +193,3 @@ def check_carries(name: str, carried: list[Spec], returned: list[Spec],
                 ".astype, allocate it at its final shape before the loop), or run the loop "
                 "in Python with `for ... in tracejit.unroll(range(n))` (traced once per "
                 "iteration)", user_source())
-
-
-def zero_like(spec: Spec) -> np.ndarray:
-    return np.zeros(spec.aval.shape, spec.aval.dtype)

@@ -308,8 +308,7 @@ class LoopRewriter(ast.NodeTransformer):
 
     def carried(self, loop: ast.For | ast.While, extra_defined: set[str],
                 extra_reads: set[str]) -> list[str]:
-        body_names = set().union(*(stored(s) for s in loop.body)) - {n for n in ()}
-        body_names = {n for n in body_names if not n.startswith(PREFIX)}
+        body_names = {n for s in loop.body for n in stored(s) if not n.startswith(PREFIX)}
         scope = self.scopes[-1]
         inside = {id(n) for s in loop.body for n in ast.walk(s)}
         outside = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)

@@ -163,9 +163,9 @@ def counter_item(rng: range) -> Callable:
 def python_reason(iterable: Any, containers: tuple[str, ...], values: tuple) -> str:
     if isinstance(iterable, unroll):
         return "marked tracejit.unroll"
-    for name, value in zip(containers, values, strict=True):
-        if isinstance(value, (list, dict, set, bytearray)):
-            return f"the body mutates the Python {type(value).__name__} {name}"
+    why = container_reason(containers, values)
+    if why:
+        return why
     if isinstance(iterable, LazyRange):
         return ""
     if isinstance(iterable, LazyEnumerate):
@@ -173,6 +173,14 @@ def python_reason(iterable: Any, containers: tuple[str, ...], values: tuple) -> 
     if isinstance(iterable, (Tracer, np.ndarray)) and np.ndim(iterable) >= 1:
         return ""
     return f"it iterates over a Python {type(iterable).__name__}"
+
+
+def container_reason(containers: tuple[str, ...], values: tuple) -> str:
+    """Why the loop must run in Python because its body mutates a Python container."""
+    for name, value in zip(containers, values, strict=True):
+        if isinstance(value, (list, dict, set, bytearray)):
+            return f"the body mutates the Python {type(value).__name__} {name}"
+    return ""
 
 
 def python_for(ctx: Any, items: Any, body: Callable, values: tuple, line: int,
@@ -247,10 +255,7 @@ def while_loop(cond: Callable, body: Callable, frame_locals: dict[str, Any],
     values`."""
     ctx = current()
     names, values = carried, values_of(frame_locals, carried)
-    reason = ""
-    for name, value in zip(containers, values_of(frame_locals, containers), strict=True):
-        if isinstance(value, (list, dict, set, bytearray)):
-            reason = f"the body mutates the Python {type(value).__name__} {name}"
+    reason = container_reason(containers, values_of(frame_locals, containers))
     while True:  # in Python while the condition is a Python value
         ok = cond(values)
         if isinstance(ok, Tracer) and not reason:

@@ -85,6 +85,7 @@ class Frame:
         self.written: set[int] = set()
         self.concretized: set[int] = set()
         self.by_entry: dict[Var, tuple[Buffer, Var]] = {}
+        self.eqns: list[Eqn] = []  # what the body recorded (set when it closes)
         self.closed = False
 
     def enter(self, buf: Buffer) -> None:
