@@ -22,6 +22,7 @@ from tracejit import errors, tree
 from tracejit.config import config
 from tracejit.emit import compile_graph
 from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
+from tracejit.rewrite import optimize
 from tracejit.trace.context import Respecialize, current
 from tracejit.trace.driver import Static, Traced, trace
 from tracejit.trace.views import Step
@@ -45,6 +46,11 @@ class Entry:
     trace_seconds: float = 0.0
     #: the backend returns new arrays (or the input objects themselves), never views
     fresh: bool = False
+    #: what the rewrite engine did to the traced graph, and the graph it compiled
+    rewrites: tuple = ()
+    graph: Any = None
+    rewrite_seconds: float = 0.0
+    compile_seconds: float = 0.0
 
 
 def layout(a: np.ndarray) -> str:
@@ -71,9 +77,12 @@ class Jitted:
     """A jitted function. Call it like the original; see `jit` for the options."""
 
     def __init__(self, fn: Callable, backend: str | None = None,
-                 static_argnums: tuple[int, ...] = (), static_argnames: tuple[str, ...] = ()):
+                 static_argnums: tuple[int, ...] = (), static_argnames: tuple[str, ...] = (),
+                 stability: bool | None = None):
         self.fn = fn
         self.backend = backend or config.backend
+        #: None: follow `config.stability` at compile time
+        self.stability = stability
         self.signature = inspect.signature(fn)
         params = list(self.signature.parameters.values())
         self.names = [p.name for p in params]
@@ -246,14 +255,26 @@ class Jitted:
                          "with them static", self.fn.__name__, sorted(exc.leaves))
                 key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                                       for i, x in enumerate(leaves)))
-        run = compile_graph(traced.graph, self.backend, donated_inputs(traced))
+        traced_at = time.perf_counter()
+        graph, fired = self.optimized(traced.graph)
+        rewritten_at = time.perf_counter()
+        run = compile_graph(graph, self.backend, donated_inputs(traced))
         entry = Entry(traced, run, capture_keys([e.accessor() for e in traced.captures]),
-                      time.perf_counter() - start, getattr(run, "fresh_outputs", False))
+                      traced_at - start, getattr(run, "fresh_outputs", False), fired, graph,
+                      rewritten_at - traced_at, time.perf_counter() - rewritten_at)
         self._cache[key] = entry
         self.info.size = len(self._cache)
         log.debug("traced %s: %d equations in %.1f ms", self.fn.__name__,
                   len(traced.graph.eqns), entry.trace_seconds * 1e3)
         return entry
+
+    def optimized(self, graph: Any) -> tuple[Any, tuple]:
+        """The graph after the rewrite pipeline (unless `config.rewrites` is off), and
+        the rewrites that fired."""
+        if not config.rewrites:
+            return graph, ()
+        stability = config.stability if self.stability is None else self.stability
+        return optimize(graph, stability=stability)
 
     def with_static_floats(self, leaves: list[Any]) -> list[Any]:
         if not self._static_floats:
@@ -442,7 +463,7 @@ def view_value(spec: tuple, leaves: list[Any], captured: list[Any]) -> Any:
 
 def jit(fn: Callable | None = None, *, backend: str | None = None,
         static_argnums: int | tuple[int, ...] = (),
-        static_argnames: str | tuple[str, ...] = ()) -> Any:
+        static_argnames: str | tuple[str, ...] = (), stability: bool | None = None) -> Any:
     """Compile a NumPy function by tracing it.
 
     >>> @jit
@@ -454,6 +475,8 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
     Python ints and bools are static (part of the cache key); floats and arrays are
     traced. `static_argnums`/`static_argnames` make any hashable argument static.
     `backend` is "auto" (the default), or "numpy" for the reference interpreter.
+    `stability=False` turns off the numerical-stability rewrites (`log(1 + x)` stays as
+    written instead of becoming `log1p(x)`); the default follows `config.stability`.
     """
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
@@ -463,7 +486,7 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
     def wrap(f: Callable) -> Jitted:
         if isinstance(f, Jitted):
             f = f.fn
-        return Jitted(f, backend, tuple(static_argnums), tuple(static_argnames))
+        return Jitted(f, backend, tuple(static_argnums), tuple(static_argnames), stability)
 
     return wrap if fn is None else wrap(fn)
 
