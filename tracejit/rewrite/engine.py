@@ -132,7 +132,8 @@ def match_eqn(pattern: P, eqn: Eqn, producer: dict[Var, Eqn],
         orders.append(eqn.inputs[::-1])
     for inputs in orders:
         trial = dict(bindings)
-        if all(match_value(p, v, producer, trial) for p, v in zip(pattern.args, inputs)):
+        if all(match_value(p, v, producer, trial)
+               for p, v in zip(pattern.args, inputs, strict=True)):
             bindings.clear()
             bindings.update(trial)
             return True
