@@ -29,6 +29,7 @@ from tracejit.emit.numba import calls, scalars
 from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
 from tracejit.rewrite.fusion import VIEW_OPS, Call, IndexMap, Loop, Part, Plan, Read
+from tracejit.rewrite.memory import plan_memory
 
 RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
@@ -60,6 +61,7 @@ class Writer:
         self.outputs = set(self.graph.outputs) - set(self.graph.inputs)
         self.out_args: list[Var] = []  # outputs the caller allocates (parallel variant)
         self.storage: dict[Var, str] = {}  # values written into a given buffer, not a new one
+        self.reuse: dict[Var, Var] | None = None  # the memory plan, made when first needed
         if parent is not None:  # one function: share what the module accumulates
             self.dims, self.consts, self.const_names = parent.dims, parent.consts, \
                 parent.const_names
@@ -131,6 +133,10 @@ class Writer:
             elif uses and after:
                 return False
         return not aliases & set(self.graph.outputs)
+
+    def owns(self, v: Var) -> bool:
+        """Whether this function may overwrite `v`'s array (the memory plan's question)."""
+        return v.ndim > 0 and (v in self.donated or self.made_here(v))
 
     def made_here(self, v: Var) -> bool:
         """`v` is an array this function allocated (not a view, not a given buffer)."""
@@ -250,8 +256,13 @@ class Writer:
                       f"dtype={scalars.cast(v.dtype)})")
 
     def map_loop(self, loop: Loop, extents: list[str]) -> None:
+        if self.reuse is None:
+            self.reuse = plan_memory(self.plan, self.owns)
         for v in loop.stores:
-            self.allocate(v, output_arg=self.parallel)
+            if v in self.reuse and v not in self.storage:
+                self.emit(f"{self.name(v)} = {self.name(self.reuse[v])}  # its buffer is dead")
+            else:
+                self.allocate(v, output_arg=self.parallel)
         depth = self.open_loops(list(range(len(loop.shape))), extents, True)
         refs = self.body(loop)
         at = ", ".join(f"i{k}" for k in range(len(loop.shape)))
