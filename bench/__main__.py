@@ -7,6 +7,7 @@ Run from the repository root:
     python -m bench --quick              # small sizes only, a smoke check
     python -m bench --only haversine     # workloads whose name contains this
     python -m bench --json results.json  # also write the data
+    python -m bench --rewrites-off       # a column of tracejit without graph rewrites
 
 Peers: `pip install -e '.[bench]'` (numexpr, JAX, PyTensor; Numba is a dependency).
 Progress goes to stderr as it runs; the table is printed to stdout at the end.
@@ -20,7 +21,7 @@ import time
 import warnings
 from dataclasses import asdict, replace
 
-from bench import fresh, report
+from bench import fresh, peers, report
 from bench.measure import Row, Settings, copy_bandwidth, measure
 from bench.workloads import WORKLOADS
 
@@ -40,6 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", metavar="NAME", default="",
                         help=f"run the workloads whose name contains NAME ({names})")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--rewrites-off", action="store_true",
+                        help="add a column: tracejit with its graph rewrites turned off")
     parser.add_argument("--rounds", type=int, help="timed rounds per row (default 7, quick 3)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="per column, for building plus the first call, and for "
@@ -88,6 +91,8 @@ def run(options: argparse.Namespace) -> tuple[list[Row], Settings, float | None]
 def main(argv: list[str] | None = None) -> None:
     options = parse(sys.argv[1:] if argv is None else argv)
     quiet_peers()
+    if options.rewrites_off:
+        peers.compare_rewrites()
     rows, settings, copy_gbps = run(options)
     log("done\n")
     print(report.render(rows, copy_gbps))

@@ -127,6 +127,7 @@ def disagreement(reference: Any, result: Any, rtol: float, same_dtype: bool) -> 
 def factories(workload: Workload) -> dict[str, Callable[[tuple], Impl] | None]:
     """Every column's factory, None where the workload has none for that peer."""
     own = {"numpy": lambda args: Impl(workload.numpy), "tracejit": workload.tracejit,
+           peers.NO_REWRITES: lambda args: peers.without_rewrites(workload.tracejit(args)),
            **workload.peers}
     return {name: own.get(name) for name in peers.IMPLS}
 
@@ -151,7 +152,8 @@ def ready_columns(workload: Workload, args: tuple, cells: dict[str, Cell], timeo
                 impl = factory(args)
                 prepared = impl.prepare(workload.fresh_args(args))
                 result = workload.result(impl.fn(*prepared), prepared)
-            wrong = disagreement(reference, result, workload.rtol, name == "tracejit")
+            wrong = disagreement(reference, result, workload.rtol,
+                                 name in ("tracejit", peers.NO_REWRITES))
         except (Exception, Timeout) as exc:  # a failing column is a cell, never a crash of the run
             cells[name] = failure(exc)
             log(f"  {name}: {cells[name].note}: {cells[name].detail}")

@@ -25,7 +25,17 @@ PEERS = ("numexpr", "numba", "prange", "jax", "pytensor")
 IMPLS = ("numpy", "tracejit", *PEERS)
 
 MODULES = {"numexpr": "numexpr", "numba": "numba", "prange": "numba", "jax": "jax",
-           "pytensor": "pytensor", "tracejit": "tracejit", "numpy": "numpy"}
+           "pytensor": "pytensor", "tracejit": "tracejit", "numpy": "numpy",
+           "no-rewrites": "tracejit"}
+#: the extra column `--rewrites-off` adds: tracejit with `config.rewrites` off
+NO_REWRITES = "no-rewrites"
+
+
+def compare_rewrites() -> None:
+    """Add the column of tracejit without its rewrite pipeline, after tracejit's."""
+    global IMPLS
+    if NO_REWRITES not in IMPLS:
+        IMPLS = ("numpy", "tracejit", NO_REWRITES, *PEERS)
 
 #: compile Numba functions with `cache=True` (set by the fresh-process measurements)
 numba_cache = False
@@ -85,6 +95,21 @@ def tracejit_grad_impl(fn: Callable, argnums: tuple[int, ...]) -> Impl:
     import tracejit
 
     return Impl(tracejit.jit(tracejit.grad(fn, argnums=argnums)))
+
+
+def without_rewrites(impl: Impl) -> Impl:
+    """The same jitted function, compiled (on its first call) and called with
+    `config.rewrites` off: the graph goes to the backend as traced."""
+    import tracejit
+
+    def call(*args: Any) -> Any:
+        saved, tracejit.config.rewrites = tracejit.config.rewrites, False
+        try:
+            return impl.fn(*args)
+        finally:
+            tracejit.config.rewrites = saved
+
+    return Impl(call, impl.prepare)
 
 
 # --- Numba -----------------------------------------------------------------------------
