@@ -54,7 +54,7 @@ def same_as_numpy(fn, *args, exact=True):
 
 
 def diffuse(u, tmp, steps):
-    for n in range(steps):
+    for _ in range(steps):
         tmp[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.1 * (u[2:, 1:-1] + u[:-2, 1:-1]
                                                 + u[1:-1, 2:] + u[1:-1, :-2] - 4 * u[1:-1, 1:-1])
         u[:, :] = tmp
@@ -68,7 +68,7 @@ def rnn_loss(W, U, b, xs, h):
 
 def gray_scott(U, V, Du, Dv, F, k, steps):
     u, v = U[1:-1, 1:-1], V[1:-1, 1:-1]
-    for i in range(steps):
+    for _ in range(steps):
         Lu = U[:-2, 1:-1] + U[1:-1, :-2] - 4 * u + U[1:-1, 2:] + U[2:, 1:-1]
         Lv = V[:-2, 1:-1] + V[1:-1, :-2] - 4 * v + V[1:-1, 2:] + V[2:, 1:-1]
         uvv = u * v * v
@@ -298,7 +298,7 @@ def test_loop_record_says_why():
 
 
 def grows(x):
-    for i in range(3):
+    for _ in range(3):
         x = np.concatenate([x, x])
     return x
 
@@ -310,6 +310,16 @@ def breaks_on_value(x):
     return i
 
 
+def breaks_in_try(x):
+    for i in range(x.shape[0]):
+        try:
+            if x[i] > 0.5:
+                break
+        finally:
+            pass
+    return i
+
+
 def test_carry_changing_shape_names_line_and_avals():
     with pytest.raises(TypeError) as info:
         tracejit.jit(grows)(np.ones(2))
@@ -318,13 +328,18 @@ def test_carry_changing_shape_names_line_and_avals():
     assert f"{__file__}:" in text
 
 
-def test_break_on_a_traced_value_is_a_clear_error():
+def test_break_on_a_traced_value_is_a_while_loop():
+    same_as_numpy(breaks_on_value, np.array([0.1, 0.7, 0.9]))
+    assert loop_ops(traced(breaks_on_value, RNG.random(4)).graph) == ["while"]
+
+
+def test_break_in_a_loop_that_stays_python_is_a_clear_error():
     with pytest.raises(TypeError) as info:
-        tracejit.jit(breaks_on_value)(RNG.random(4))
+        tracejit.jit(breaks_in_try)(RNG.random(4))
     assert "if x[i] > 0.5" in str(info.value)
-    first = breaks_on_value.__code__.co_firstlineno
-    assert f"line {first + 1} runs in Python because it has `break` at line {first + 3}" in \
-        str(info.value)
+    first = breaks_in_try.__code__.co_firstlineno
+    assert f"line {first + 1} runs in Python because it has `break` inside a try " \
+        f"statement at line {first + 4}" in str(info.value)
 
 
 def test_show_converted_is_readable_source():

@@ -31,6 +31,14 @@ class Unconvertible(Exception):
     """The loop's carried values cannot be expressed as a loop node (run it in Python)."""
 
 
+class Restructure(Exception):
+    """Internal: trace the body again with these entering values (new structures)."""
+
+    def __init__(self, values: tuple) -> None:
+        super().__init__()
+        self.values = values
+
+
 class CarryPlan:
     """How each carried name's value enters the traced body.
 
@@ -46,14 +54,17 @@ class CarryPlan:
     def __init__(self, names: tuple[str, ...], values: tuple,
                  inplace: tuple[str, ...]) -> None:
         self.names, self.values, self.inplace = tuple(names), tuple(values), tuple(inplace)
-        self.leaves, self.treedef = tree.flatten(self.values)
-        self.owner = [name for name, v in zip(names, values, strict=True)
-                      for _ in tree.flatten(v)[0]]
-        self.kinds = [initial_kind(v, name in inplace)
-                      for v, name in zip(self.leaves, self.owner, strict=True)]
         self.inputs: list[Tracer] = []
         self.returned: list[Any] = []
+        self.plan(self.values)
         self.starts_traced = any(isinstance(v, Tracer) for v in self.leaves)
+
+    def plan(self, values: tuple) -> None:
+        self.leaves, self.treedef = tree.flatten(values)
+        self.owner = [name for name, v in zip(self.names, values, strict=True)
+                      for _ in tree.flatten(v)[0]]
+        self.kinds = [initial_kind(v, name in self.inplace)
+                      for v, name in zip(self.leaves, self.owner, strict=True)]
 
     @property
     def n_traced(self) -> int:
@@ -65,7 +76,11 @@ class CarryPlan:
         for _ in range(MAX_RETRACES + 1):
             self.inputs = [lift(v) for v, k in zip(self.leaves, self.kinds, strict=True)
                            if k == "traced"]
-            body = trace([Spec.of(t) for t in self.inputs])
+            try:
+                body = trace([Spec.of(t) for t in self.inputs])
+            except Restructure as new:
+                self.plan(new.values)
+                continue
             if not self.settle(body):
                 return body
         raise Unconvertible("the carried values' types did not settle")
@@ -79,10 +94,26 @@ class CarryPlan:
     def flatten(self, values: tuple) -> list:
         leaves, treedef = tree.flatten(tuple(values))
         if treedef != self.treedef:
-            raise Unconvertible("a carried variable changes structure (a tuple or list of "
-                                "another length) from one iteration to the next")
+            raise self.restructure(tuple(values))
         self.returned = leaves
         return [v for v, k in zip(leaves, self.kinds, strict=True) if k == "traced"]
+
+    def restructure(self, values: tuple) -> Exception:
+        """A name first bound inside the loop to a tuple, list or dict: it enters as that
+        structure of unbound leaves (traced again); any other change of structure makes
+        the loop unconvertible."""
+        entered = tree.unflatten(self.treedef, self.leaves)
+        new = []
+        for old, value in zip(entered, values, strict=True):
+            if tree.flatten(old)[1] == tree.flatten(value)[1]:
+                new.append(old)
+            elif isinstance(old, Undefined):
+                leaves, treedef = tree.flatten(value)
+                new.append(tree.unflatten(treedef, [UNDEFINED] * len(leaves)))
+            else:
+                return Unconvertible("a carried variable changes structure (a tuple or list "
+                                     "of another length) from one iteration to the next")
+        return Restructure(tuple(new))
 
     def settle(self, body: Body) -> bool:
         """Compare what the body returned with what entered; retype and return True where

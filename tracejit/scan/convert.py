@@ -34,6 +34,7 @@ import textwrap
 import types
 from typing import Any
 
+from tracejit.scan import exits
 from tracejit.scan.syntax import (
     LOOPS,
     PREFIX,
@@ -41,7 +42,6 @@ from tracejit.scan.syntax import (
     bind,
     call,
     const,
-    escapes,
     function,
     loaded,
     locals_call,
@@ -133,14 +133,23 @@ class LoopRewriter(ast.NodeTransformer):
     def __init__(self, fdef: ast.FunctionDef) -> None:
         self.scopes: list[ast.AST] = [fdef]
         self.changed = False
+        self.taken: set[str] = set()
+
+    def fresh(self, base: str) -> str:
+        """A name for a generated function, unique in the converted function."""
+        name, k = base, 2
+        while name in self.taken:
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        return name
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        if node is self.scopes[0]:
-            node.body = self.block(node.body)
-            return node
-        self.scopes.append(node)
-        node.body = self.block(node.body)
-        self.scopes.pop()
+        nested = node is not self.scopes[0]
+        if nested:
+            self.scopes.append(node)
+        node.body = exits.function_body(self.block(node.body), self.fresh)
+        if nested:
+            self.scopes.pop()
         return node
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
@@ -151,14 +160,14 @@ class LoopRewriter(ast.NodeTransformer):
         return out
 
     def carried(self, loop: ast.For | ast.While, extra_defined: set[str],
-                extra_reads: set[str]) -> list[str]:
-        body_names = {n for s in loop.body for n in stored(s) if not n.startswith(PREFIX)}
+                extra_reads: set[str], state: set[str]) -> list[str]:
+        body_names = exits.user_names({n for s in loop.body for n in stored(s)})
         scope = self.scopes[-1]
         inside = {id(n) for s in loop.body for n in ast.walk(s)}
         outside = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)
                    and isinstance(n.ctx, ast.Load) and id(n) not in inside}
         rbw, _ = reads_before_write(loop.body, set(extra_defined))
-        return sorted((body_names | extra_defined) & (rbw | outside | extra_reads))
+        return sorted((body_names | extra_defined) & (rbw | outside | extra_reads) | state)
 
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
         if sys.flags.optimize:
@@ -170,20 +179,24 @@ class LoopRewriter(ast.NodeTransformer):
         check = ast.Expr(value=call("check", node.test, msg))
         return ast.copy_location(check, node)
 
-    def convertible(self, node: ast.For | ast.While) -> bool:
-        """Rewrite the loop's own body first; whether the loop itself can become a loop
-        call (no `break`, `continue`, `return` or `else:`)."""
+    def prepare(self, node: ast.For | ast.While) -> tuple[exits.LoopExits | None, str]:
+        """Rewrite the loop's own body first; its exits (`break`, `continue`, `return`,
+        `else:`) if it has any, or why it must stay a Python loop."""
         node.body = self.block(node.body)
         node.orelse = self.block(node.orelse)
         self.changed = True
-        return not (node.orelse or escapes(node.body))
+        kinds, why = exits.scan_exits(node.body)
+        if why or not (kinds or node.orelse):
+            return None, why or ""
+        return exits.LoopExits(node, kinds, self.scopes[-1], self.fresh), ""
 
     def visit_For(self, node: ast.For) -> Any:
-        if not self.convertible(node):
-            return self.in_python(node)
+        low, why = self.prepare(node)
+        if why:
+            return self.in_python(node, why)
         line = node.lineno
-        target_names = stored(node.target)
-        carried = self.carried(node, target_names, set())
+        carried = self.carried(node, stored(node.target), set(), low.carried if low else set())
+        keywords = self.keywords(node, carried, low)
         body_fn = f"{PREFIX}body_{line}"
         item, carry = f"{PREFIX}item", f"{PREFIX}carry"
         body = []
@@ -191,50 +204,64 @@ class LoopRewriter(ast.NodeTransformer):
             body.append(ast.Assign(targets=[names_tuple(carried, ast.Store())],
                                    value=ast.Name(id=carry, ctx=ast.Load())))
         body.append(ast.Assign(targets=[node.target], value=ast.Name(id=item, ctx=ast.Load())))
-        body += node.body
+        body += low.lower(node) if low else node.body
         body.append(ast.Return(value=names_tuple(carried, ast.Load())))
         fn = function(body_fn, [item, carry], body)
         loop = call("for_loop", lazy_iter(node.iter), ast.Name(id=body_fn, ctx=ast.Load()),
-                    locals_call(), **self.keywords(node, carried))
-        return [ast.copy_location(fn, node), ast.copy_location(bind(carried, loop), node)]
+                    locals_call(), **keywords)
+        out = [ast.copy_location(fn, node), ast.copy_location(bind(carried, loop), node)]
+        return self.around(low, out, node)
 
-    def in_python(self, node: ast.For | ast.While) -> ast.With:
+    def around(self, low: exits.LoopExits | None, loop: list[ast.stmt],
+               node: ast.AST) -> list[ast.stmt]:
+        """The loop's statements with its flags set up before and its `else:` and
+        returns after."""
+        if low is None:
+            return loop
+        return [ast.copy_location(s, node) for s in low.before()] + loop + \
+            [ast.copy_location(s, node) for s in low.after()]
+
+    def in_python(self, node: ast.For | ast.While, why: str) -> ast.With:
         """A loop that stays a Python loop, inside `with _tj_loops.python_loop(...)`, which
         records it and explains why when its body needs a traced value's Python value."""
         self.changed = True
-        why = escapes(node.body) or "an `else:` clause"
         manager = call("python_loop", const(node.lineno), const(why))
         return ast.copy_location(ast.With(items=[ast.withitem(context_expr=manager)],
                                           body=[node]), node)
 
-    def keywords(self, node: ast.For | ast.While, carried: list[str]) -> dict[str, ast.expr]:
+    def keywords(self, node: ast.For | ast.While, carried: list[str],
+                 low: exits.LoopExits | None) -> dict[str, ast.expr]:
         out = {"carried": const(carried)}
-        inplace = augmented_only(node.body, carried)
+        inplace = augmented_only(node.body, [n for n in carried if not exits.is_state(n)])
         if inplace:
             out["inplace"] = const(inplace)
         containers = sorted(mutated_containers(node.body))
         if containers:
             out["containers"] = const(containers)
         out["line"] = const(node.lineno)
+        if low is not None and low.exit_flag:
+            out["exit"] = const(low.exit_flag)
         return out
 
     def visit_While(self, node: ast.While) -> Any:
-        if not self.convertible(node):
-            return self.in_python(node)
+        low, why = self.prepare(node)
+        if why:
+            return self.in_python(node, why)
         line = node.lineno
-        carried = self.carried(node, set(), loaded(node.test))
+        carried = self.carried(node, set(), loaded(node.test), low.carried if low else set())
+        keywords = self.keywords(node, carried, low)
         carry = f"{PREFIX}carry"
         unpack = [ast.Assign(targets=[names_tuple(carried, ast.Store())],
                              value=ast.Name(id=carry, ctx=ast.Load()))] if carried else []
         cond_fn = function(f"{PREFIX}cond_{line}", [carry], unpack + [ast.Return(node.test)])
-        body_fn = function(f"{PREFIX}body_{line}", [carry], list(unpack) + node.body + [
+        body = low.lower(node) if low else node.body
+        body_fn = function(f"{PREFIX}body_{line}", [carry], list(unpack) + body + [
             ast.Return(value=names_tuple(carried, ast.Load()))])
         loop = call("while_loop", ast.Name(id=cond_fn.name, ctx=ast.Load()),
-                    ast.Name(id=body_fn.name, ctx=ast.Load()), locals_call(),
-                    **self.keywords(node, carried))
-        return [ast.copy_location(cond_fn, node), ast.copy_location(body_fn, node),
-                ast.copy_location(bind(carried, loop), node)]
-
+                    ast.Name(id=body_fn.name, ctx=ast.Load()), locals_call(), **keywords)
+        out = [ast.copy_location(cond_fn, node), ast.copy_location(body_fn, node),
+               ast.copy_location(bind(carried, loop), node)]
+        return self.around(low, out, node)
 
 
 def lazy_iter(it: ast.expr) -> ast.expr:

@@ -26,6 +26,13 @@ from tracejit import errors
 from tracejit.graph.ir import Aval
 from tracejit.scan.api import COUNTER_SPEC, record_loop
 from tracejit.scan.body import Spec, slice_by_counter, trace_body
+from tracejit.scan.branches import (  # noqa: F401 - if_stmt & co. are called by converted code
+    Exits,
+    if_return,
+    if_stmt,
+    returned,
+    running,
+)
 from tracejit.scan.carries import CarryPlan, Unconvertible, values_of
 from tracejit.scan.syntax import PREFIX
 from tracejit.trace.context import current
@@ -52,7 +59,7 @@ class LoopRecord:
 
 
 class python_loop:  # noqa: N801 - a context manager named for what it marks
-    """Around a loop the converter left in Python (it has `break`, `continue`, `return`):
+    """Around a loop the converter left in Python (`break` inside `try`, `yield`, ...):
     records it, and turns "this traced value has no Python value" into an error that
     says why the loop could not be a loop node and how to write it so it can."""
 
@@ -69,9 +76,10 @@ class python_loop:  # noqa: N801 - a context manager named for what it marks
             new = errors.ConcretizationError(
                 exc.operation, f"{exc.detail}; the loop at line {self.line} runs in Python "
                 f"because it has {self.why}, so its body cannot branch on traced values",
-                "write the exit test as the condition of a `while` loop (`while i < n and "
-                "not done:`) with no break, so it becomes one loop node; or use np.where "
-                "to select values instead of branching", exc.source)
+                "move the statement out of that block (break, continue and return "
+                "elsewhere in a loop body are converted), or write the exit test as the "
+                "condition of a `while` loop; or use np.where to select values instead "
+                "of branching", exc.source)
             new.noted = True
             raise new.with_traceback(tb) from None
         return False
@@ -117,20 +125,25 @@ def lazy_enumerate(fn: Any, *args: Any) -> Any:
 
 def for_loop(iterable: Any, body: Callable, frame_locals: dict[str, Any],
              carried: tuple[str, ...], line: int, inplace: tuple[str, ...] = (),
-             containers: tuple[str, ...] = ()) -> tuple:
+             containers: tuple[str, ...] = (), exit: str | None = None) -> tuple:
     """`for ... in iterable:` with the body as `body(item, carried values) -> carried
-    values`; `frame_locals` is the function's `locals()` at the loop."""
+    values`; `frame_locals` is the function's `locals()` at the loop; `exit` names the
+    carried flag a `break` or `return` sets (exits.py)."""
     ctx = current()
     names, values = carried, values_of(frame_locals, carried)
     reason = python_reason(iterable, containers, values_of(frame_locals, containers))
+    flag = names.index(exit) if exit else None
     if ctx is None or reason:
-        return python_for(ctx, iterable, body, values, line, reason or "not traced")
+        return python_for(ctx, iterable, body, values, line, reason or "not traced",
+                          Exits(names, flag, line, "mutates" not in reason))
     plan = CarryPlan(names, values, inplace)
     if isinstance(iterable, LazyRange):
         rng = iterable.static()
-        if rng is None:
-            return traced_range_loop(iterable, body, plan, line)
+        if rng is None or flag is not None:
+            return counted_loop(ctx, iterable, body, plan, line, flag)
         return scan_loop(ctx, body, plan, line, len(rng), [], counter_item(rng))
+    if flag is not None:
+        return counted_loop(ctx, iterable, body, plan, line, flag)
     if isinstance(iterable, LazyEnumerate):
         xs = lift(iterable.iterable)
         return scan_loop(ctx, body, plan, line, xs.shape[0], [xs],
@@ -171,11 +184,23 @@ def container_reason(containers: tuple[str, ...], values: tuple) -> str:
 
 
 def python_for(ctx: Any, items: Any, body: Callable, values: tuple, line: int,
-               reason: str) -> tuple:
+               reason: str, exits: Exits | None = None) -> tuple:
+    """The loop in Python, one body per item; with `exits`, stopping at a break. Once a
+    traced condition may have stopped it, later iterations run under `if not stopped:`
+    (a traced conditional), unless the body mutates Python containers."""
     if ctx is not None:
         ctx.loops.append(LoopRecord(line, "python", reason))
     for item in items:
-        values = body(item, values)
+        if exits is None or exits.flag is None:
+            values = body(item, values)
+            continue
+        stop = values[exits.flag]
+        if isinstance(stop, Tracer):
+            values = exits.guarded(stop, lambda v, item=item: body(item, v), values, reason)
+        elif stop:
+            break
+        else:
+            values = body(item, values)
     return values
 
 
@@ -193,10 +218,8 @@ def scan_loop(ctx: Any, body: Callable, plan: CarryPlan, line: int, length: int,
         body_trace = plan.trace(lambda specs: trace_body(
             ctx, step, [COUNTER_SPEC], specs, xspecs, f"loop at line {line}"))
     except (errors.LoopVaryingError, Unconvertible) as exc:
-        why = str(exc) if isinstance(exc, Unconvertible) else \
-            f"its body needs a Python value that changes per iteration ({exc.operation})"
         items = (item(k, *(x[k] for x in xs)) for k in range(length))
-        return python_for(ctx, items, body, plan.values, line, why)
+        return python_for(ctx, items, body, plan.values, line, varying_reason(exc))
     if not (xs or body_trace.consts or body_trace.buffers or plan.starts_traced):
         items = (item(k) for k in range(length))  # a loop over Python values only
         return python_for(ctx, items, body, plan.values, line, "its body touches no "
@@ -211,25 +234,54 @@ def scan_loop(ctx: Any, body: Callable, plan: CarryPlan, line: int, length: int,
     return plan.results(outs[:body_trace.n_explicit])
 
 
-def traced_range_loop(rng: LazyRange, body: Callable, plan: CarryPlan, line: int) -> tuple:
-    """`for i in range(n)` with a traced bound: a while loop over (i, *carried)."""
-    if isinstance(rng.step, Tracer):
-        raise errors.UnsupportedArgumentError(
-            f"loop at line {line}", "range() with a traced step", "pass the step as a "
-            "Python int", user_source())
-    stop, step = lift(rng.stop), rng.step
+def varying_reason(exc: Exception) -> str:
+    if isinstance(exc, Unconvertible):
+        return str(exc)
+    return f"its body needs a Python value that changes per iteration ({exc.operation})"
 
-    def cond(state: tuple) -> Any:
+
+def counted_loop(ctx: Any, iterable: Any, body: Callable, plan: CarryPlan, line: int,
+                 flag: int | None) -> tuple:
+    """A `for` loop as a while loop over (counter, *carried): for a `range` with a traced
+    bound, or a loop that may stop early (`flag` is its break flag's position)."""
+    if isinstance(iterable, LazyRange):
+        rng = iterable.static()
+        if isinstance(iterable.step, Tracer):
+            raise errors.UnsupportedArgumentError(
+                f"loop at line {line}", "range() with a traced step", "pass the step as a "
+                "Python int", user_source())
+        start, stop, step = iterable.start, iterable.stop, iterable.step
+        item, items = (lambda c: c), rng
+    else:
+        seq = iterable.iterable if isinstance(iterable, LazyEnumerate) else iterable
+        xs, first = lift(seq), getattr(iterable, "start", None)
+        start, stop, step, rng = 0, xs.shape[0], 1, range(xs.shape[0])
+        item = (lambda c: xs[c]) if first is None else (lambda c: (first + c, xs[c]))
+        items = (item(k) for k in rng)
+    if rng is not None and len(rng) == 0:
+        return plan.values  # Python leaves the loop variable unbound
+
+    def test(state: tuple) -> Any:
         return state[0] < stop if step > 0 else state[0] > stop
 
     def advance(state: tuple) -> tuple:
-        return (state[0] + step,) + tuple(body(state[0], state[1:]))
+        return (state[0] + step,) + tuple(body(item(state[0]), state[1:]))
 
-    counter = f"{PREFIX}counter"
-    frame_locals = dict(zip(plan.names, plan.values, strict=True))
-    frame_locals[counter] = lift(rng.start)
-    out = while_loop(cond, advance, frame_locals, (counter,) + plan.names, line, plan.inplace)
-    return tuple(out[1:])
+    exits = Exits(plan.names, flag, line)
+    state = CarryPlan((f"{PREFIX}counter",) + plan.names, (lift(start),) + plan.values,
+                      plan.inplace)
+    python_ok = isinstance(iterable, LazyRange) and rng is not None and \
+        not plan.starts_traced
+    try:
+        out = trace_while(ctx, state, exits.shifted(1).test(test), advance, line, python_ok)
+    except (errors.LoopVaryingError, Unconvertible) as exc:
+        if rng is None:  # a traced trip count: no Python loop can stand in
+            raise carry_error(line, exc) from None
+        return python_for(ctx, items, body, plan.values, line, varying_reason(exc), exits)
+    if out is None:
+        return python_for(ctx, items, body, plan.values, line, "its body touches no "
+                          "traced value", exits)
+    return out[1:]
 
 
 # --- while loops ----------------------------------------------------------------------
@@ -237,14 +289,17 @@ def traced_range_loop(rng: LazyRange, body: Callable, plan: CarryPlan, line: int
 
 def while_loop(cond: Callable, body: Callable, frame_locals: dict[str, Any],
                carried: tuple[str, ...], line: int, inplace: tuple[str, ...] = (),
-               containers: tuple[str, ...] = ()) -> tuple:
+               containers: tuple[str, ...] = (), exit: str | None = None) -> tuple:
     """`while cond:` with `cond(carried values)` and `body(carried values) -> carried
-    values`."""
+    values`; `exit` names the carried flag a `break` or `return` sets."""
     ctx = current()
     names, values = carried, values_of(frame_locals, carried)
     reason = container_reason(containers, values_of(frame_locals, containers))
+    exits = Exits(names, names.index(exit) if exit else None, line, not reason)
+    test = exits.test(cond)
+    probe = exits.flag is not None and ctx is not None and not reason
     while True:  # in Python while the condition is a Python value
-        ok = cond(values)
+        ok = test(values)
         if isinstance(ok, Tracer) and not reason:
             break
         if not ok:
@@ -252,19 +307,36 @@ def while_loop(cond: Callable, body: Callable, frame_locals: dict[str, Any],
                 ctx.loops.append(LoopRecord(line, "python", reason or "its condition is a "
                                             "Python value"))
             return values
+        if probe and exits.traced_after(ctx, body, test, values):
+            break  # an exit on a traced value: a while loop from the first iteration
+        probe = False
         values = body(values)
-    plan = CarryPlan(names, values, inplace)
+    try:
+        return trace_while(ctx, CarryPlan(names, values, inplace), test, body, line)
+    except Unconvertible as exc:
+        raise carry_error(line, exc) from None
+
+
+def carry_error(line: int, exc: Exception) -> Exception:
+    if not isinstance(exc, Unconvertible):
+        return exc
+    return errors.LoopCarryError(
+        f"while loop at line {line}", str(exc), "keep the loop's variables arrays of fixed "
+        "shape and dtype", user_source())
+
+
+def trace_while(ctx: Any, plan: CarryPlan, cond: Callable, body: Callable, line: int,
+                python_ok: bool = False) -> tuple | None:
+    """Record a `while` node of `cond` and `body` over the carried values; None where
+    `python_ok` and the body touches no traced value (run it in Python instead)."""
 
     def step(*flat: Tracer) -> tuple[list, list]:
         return plan.flatten(body(plan.unflatten(flat))), []
 
-    try:
-        body_trace = plan.trace(lambda specs: trace_body(ctx, step, [], specs, [],
-                                                         f"while loop at line {line}"))
-    except Unconvertible as exc:
-        raise errors.LoopCarryError(
-            f"while loop at line {line}", str(exc), "keep the loop's variables arrays of "
-            "fixed shape and dtype", user_source()) from None
+    body_trace = plan.trace(lambda specs: trace_body(ctx, step, [], specs, [],
+                                                     f"while loop at line {line}"))
+    if python_ok and not (body_trace.consts or body_trace.buffers):
+        return None
 
     def test(*flat: Tracer) -> tuple[list, list]:
         ok = lift(cond(plan.unflatten(flat)))

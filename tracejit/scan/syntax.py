@@ -19,6 +19,8 @@ MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "u
 
 def stored(node: ast.AST) -> set[str]:
     """Names a statement binds in its own scope (not inside nested functions)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
     out: set[str] = set()
     for sub in walk_scope(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
@@ -94,32 +96,6 @@ def reads_before_write(stmts: list[ast.stmt], defined: set[str]) -> tuple[set[st
 
 def stored_items(s: ast.With) -> set[str]:
     return set().union(*(stored(i.optional_vars) for i in s.items if i.optional_vars))
-
-
-def escapes(stmts: list[ast.stmt]) -> str | None:
-    """Why a loop body cannot become a body function: a statement that leaves the loop
-    or the function, or rebinds names outside the function."""
-    def visit(node: ast.AST, in_loop: bool) -> str | None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                  ast.Lambda)):
-                continue
-            if isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
-                return f"`{type(child).__name__.lower()}` at line {child.lineno}"
-            if isinstance(child, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await)):
-                return f"`{type(child).__name__.lower()}` at line {child.lineno}"
-            if isinstance(child, (ast.Global, ast.Nonlocal)):
-                return f"a `{type(child).__name__.lower()}` statement at line {child.lineno}"
-            why = visit(child, in_loop or isinstance(child, (ast.For, ast.While)))
-            if why:
-                return why
-        return None
-
-    for s in stmts:
-        why = visit(ast.Module(body=[s], type_ignores=[]), False)
-        if why:
-            return why
-    return None
 
 
 def augmented_only(stmts: list[ast.stmt], names: list[str]) -> list[str]:

@@ -53,6 +53,9 @@ class Buffer:
             self.cross()
         if frame is not None:
             frame.written.add(id(self))
+        for log_frame, log in getattr(_STATE, "write_logs", ()):
+            if log_frame is frame:
+                log.setdefault(id(self), (self, self._var))
         self._var = value
 
     def cross(self) -> None:
@@ -129,6 +132,22 @@ def active_frame() -> Frame | None:
 
 def set_active_frame(frame: Frame | None) -> None:
     _STATE.frame = frame
+
+
+def push_write_log() -> dict[int, tuple[Buffer, Var]]:
+    """Start logging buffer writes: the log maps each buffer written from now on, in the
+    active frame, to (buffer, its value before the first write), until `pop_write_log`.
+    Logs nest; a write is logged in every open log of its frame (a traced `if` selects
+    what its branches wrote: scan/branches.py)."""
+    log: dict[int, tuple[Buffer, Var]] = {}
+    if not hasattr(_STATE, "write_logs"):
+        _STATE.write_logs = []
+    _STATE.write_logs.append((active_frame(), log))
+    return log
+
+
+def pop_write_log() -> None:
+    _STATE.write_logs.pop()
 
 
 @dataclass
