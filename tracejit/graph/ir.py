@@ -107,3 +107,9 @@ class Graph:
         from tracejit.graph.printing import format_graph
 
         return format_graph(self)
+
+    def to_dot(self, groups: Any = None) -> str:
+        """Graphviz DOT text (`tracejit.graph.dot`); `groups` maps equations to kernels."""
+        from tracejit.graph.dot import to_dot
+
+        return to_dot(self, groups)

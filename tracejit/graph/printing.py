@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Iterator, Mapping
 
-from tracejit.graph.ir import Graph, Var, type_str
+from tracejit.graph.ir import Eqn, Graph, Var, type_str
 
 
 def var_names() -> Iterator[str]:
@@ -29,7 +29,9 @@ def var_names() -> Iterator[str]:
         n += 1
 
 
-def format_graph(graph: Graph) -> str:
+def format_graph(graph: Graph, notes: Mapping[Eqn, str] | None = None) -> str:
+    """`notes`: a remark per equation, printed after its source location (the kernel an
+    equation belongs to: `tracejit.make_graph(f, optimized=True)`)."""
     names: dict[Var, str] = {}
     fresh = var_names()
 
@@ -49,14 +51,19 @@ def format_graph(graph: Graph) -> str:
         params = " ".join(f"{k}={v}" for k, v in eqn.params.items()
                           if not isinstance(v, Graph))
         text = f"  {outs} = {eqn.op} {ins}".rstrip() + (f"  {params}" if params else "")
+        where = ""
         if eqn.source is not None:
             where = f"{os.path.basename(eqn.source.filename)}:{eqn.source.lineno}"
+        note = notes.get(eqn) if notes else None
+        if note:
+            where = f"{where}  [{note}]" if where else f"[{note}]"
+        if where:
             text = f"{text:<64} # {where}"
         lines.append(text)
         for key, sub in eqn.params.items():  # loop bodies, indented under their loop
             if isinstance(sub, Graph):
                 lines.append(f"    {key}:")
-                lines.extend("    " + line for line in format_graph(sub).splitlines())
+                lines.extend("    " + line for line in format_graph(sub, notes).splitlines())
     lines.append(f"  return ({', '.join(name(v) for v in graph.outputs)})")
     lines.append("}")
     return "\n".join(lines)
