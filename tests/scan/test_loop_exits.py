@@ -125,6 +125,8 @@ def test_body_traced_once_whatever_the_trip_count():
         BODY_TRACES.clear()
         graph = traced(counted_newton, np.ones(n % 7 + 2), 1e-8).graph
         assert loop_ops(graph) == ["while"]
+        (loop,) = [e for e in graph.eqns if e.op == "while"]
+        assert loop.source.lineno == first_line(counted_newton) + 1  # the `for` line
         # once, then once more as the loop variable `i` (unbound before the loop)
         # settles into the counter's type
         assert len(BODY_TRACES) <= 2
@@ -576,7 +578,9 @@ def test_branches_of_another_shape_name_the_line():
     with pytest.raises(TypeError) as info:
         tracejit.jit(mismatched)(np.ones(3))
     text = str(info.value)
-    assert f"{__file__}:" in text and "y (assigned in the if at line" in text
+    line = first_line(mismatched) + 2
+    assert f"{__file__}:{line} (in mismatched)" in text
+    assert f"y (assigned in the if at line {line})" in text
     assert "f64[2]" in text and "f64[3]" in text and "fix:" in text
 
 

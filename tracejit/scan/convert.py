@@ -18,7 +18,8 @@ time whether the loop is traced once as a `scan`/`while` node or run in Python:
 The carried names are those the body assigns and that are read before being assigned in
 an iteration, read by the loop's condition, or read anywhere else in the function: a
 temporary used only inside the body is not carried, so it still fuses. `assert` statements
-become `_tj_loops.check(...)`, a run-time check when the condition is traced.
+become `_tj_loops.check(...)`, a run-time check when the condition is traced. A loop with
+`break`, `continue`, `return` or `else:` has them lowered to flags first (`exits.py`).
 
 The rewritten function is compiled from the AST with the user's file name and line
 numbers, so tracebacks, error messages and graph dumps point at the user's lines;
@@ -45,6 +46,7 @@ from tracejit.scan.syntax import (
     function,
     loaded,
     locals_call,
+    located,
     mutated_containers,
     names_tuple,
     reads_before_write,
@@ -117,7 +119,17 @@ def convert(fn: types.FunctionType) -> Converted | None:
                if isinstance(c, types.CodeType) and c.co_name == code.co_name)
     if not set(new.co_freevars) <= set(code.co_freevars):
         return None
-    return Converted(new, fdef)
+    return Converted(named_as_user(new, code.co_name), fdef)
+
+
+def named_as_user(code: types.CodeType, name: str) -> types.CodeType:
+    """The generated functions (loop bodies, branches) named after the user's function,
+    so that errors raised in them say `(in newton)`, not `(in _tj_body_8)`."""
+    consts = tuple(named_as_user(c, name) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    if code.co_name.startswith(PREFIX):
+        code = code.replace(co_name=name)
+    return code.replace(co_consts=consts)
 
 
 def show_converted(fn: Any) -> str:
@@ -177,7 +189,7 @@ class LoopRewriter(ast.NodeTransformer):
                                             kw_defaults=[], defaults=[]),
                          body=node.msg) if node.msg is not None else ast.Constant(None)
         check = ast.Expr(value=call("check", node.test, msg))
-        return ast.copy_location(check, node)
+        return located(check, node)
 
     def prepare(self, node: ast.For | ast.While) -> tuple[exits.LoopExits | None, str]:
         """Rewrite the loop's own body first; its exits (`break`, `continue`, `return`,
@@ -209,7 +221,7 @@ class LoopRewriter(ast.NodeTransformer):
         fn = function(body_fn, [item, carry], body)
         loop = call("for_loop", lazy_iter(node.iter), ast.Name(id=body_fn, ctx=ast.Load()),
                     locals_call(), **keywords)
-        out = [ast.copy_location(fn, node), ast.copy_location(bind(carried, loop), node)]
+        out = [ast.copy_location(fn, node), located(bind(carried, loop), node)]
         return self.around(low, out, node)
 
     def around(self, low: exits.LoopExits | None, loop: list[ast.stmt],
@@ -218,8 +230,8 @@ class LoopRewriter(ast.NodeTransformer):
         returns after."""
         if low is None:
             return loop
-        return [ast.copy_location(s, node) for s in low.before()] + loop + \
-            [ast.copy_location(s, node) for s in low.after()]
+        return [located(s, node) for s in low.before()] + loop + \
+            [located(s, node) for s in low.after()]
 
     def in_python(self, node: ast.For | ast.While, why: str) -> ast.With:
         """A loop that stays a Python loop, inside `with _tj_loops.python_loop(...)`, which
@@ -260,7 +272,7 @@ class LoopRewriter(ast.NodeTransformer):
         loop = call("while_loop", ast.Name(id=cond_fn.name, ctx=ast.Load()),
                     ast.Name(id=body_fn.name, ctx=ast.Load()), locals_call(), **keywords)
         out = [ast.copy_location(cond_fn, node), ast.copy_location(body_fn, node),
-               ast.copy_location(bind(carried, loop), node)]
+               located(bind(carried, loop), node)]
         return self.around(low, out, node)
 
 

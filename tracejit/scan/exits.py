@@ -41,6 +41,7 @@ from tracejit.scan.syntax import (
     const,
     function,
     locals_call,
+    located,
     names_tuple,
     reads_before_write,
     stored,
@@ -198,7 +199,7 @@ class LoopExits:
             out = [assign(RETURN, ast.Constant(True)),
                    assign(VALUE, s.value or ast.Constant(None)),
                    assign(self.brk, ast.Constant(True))]
-        return [ast.copy_location(a, s) for a in out]
+        return [located(a, s) for a in out]
 
 
 # --- conditionals ------------------------------------------------------------------------
@@ -234,7 +235,8 @@ def conditional(node: ast.If, scope: ast.AST, fresh: Callable[[str], str]) -> li
             ast.Return(value=names_tuple(names, ast.Load()))]))
     test = call("if_stmt", node.test, name(fns[0].name), name(fns[1].name), locals_call(),
                 const(names), const(line))
-    return [ast.copy_location(n, node) for n in (*fns, bind(names, test))]
+    return [ast.copy_location(fns[0], node), ast.copy_location(fns[1], node),
+            located(bind(names, test), node)]
 
 
 def if_outputs(node: ast.If, scope: ast.AST) -> list[str]:
@@ -265,7 +267,7 @@ def function_body(stmts: list[ast.stmt], fresh: Callable[[str], str]) -> list[as
         fn = function(fresh(f"{PREFIX}rest_{line}"), [VALS], (unpack + rest) or [ast.Pass()])
         ret = ast.Return(value=call("if_return", locals_call(), name(fn.name), const(names),
                                     const(line)))
-        return stmts[:k] + [ast.copy_location(fn, s), ast.copy_location(ret, s)]
+        return stmts[:k] + [ast.copy_location(fn, s), located(ret, s)]
     return stmts
 
 

@@ -9,6 +9,14 @@ set, or when its body needs the Python value of something that changes per itera
 (`if x[i] > 0:` on a traced `x`). Each decision is recorded on the trace (`ctx.loops`),
 with the reason, for `explain`.
 
+A loop with `break` or `return` (`exit=` names its break flag, see `exits.py`) that is
+traced is a `while` node: a `for` loop becomes a while over its counter (`counted_loop`),
+and a `while` loop tests `cond and not stopped`. A `while` loop whose condition is a
+Python value first traces its body once on the side (`Exits.traced_after`) to see
+whether its exit depends on a traced value, so `while True: ... if err < tol: break`
+is a while node from its first iteration. A loop that runs in Python stops at a Python
+break flag; after a traced one, its remaining iterations run under a traced `if`.
+
 Carried names keep NumPy's semantics: an array the body updates in place (`u += ...`,
 `u[1:] = ...`) stays the same array, and every other view of it sees the updates; a name
 the body rebinds (`h = np.tanh(h @ W)`) is a value carried from one iteration to the next.
@@ -131,11 +139,12 @@ def for_loop(iterable: Any, body: Callable, frame_locals: dict[str, Any],
     carried flag a `break` or `return` sets (exits.py)."""
     ctx = current()
     names, values = carried, values_of(frame_locals, carried)
-    reason = python_reason(iterable, containers, values_of(frame_locals, containers))
+    mutated = values_of(frame_locals, containers)
+    reason = python_reason(iterable, containers, mutated)
     flag = names.index(exit) if exit else None
     if ctx is None or reason:
-        return python_for(ctx, iterable, body, values, line, reason or "not traced",
-                          Exits(names, flag, line, "mutates" not in reason))
+        exits = Exits(names, flag, line, not container_reason(containers, mutated))
+        return python_for(ctx, iterable, body, values, line, reason or "not traced", exits)
     plan = CarryPlan(names, values, inplace)
     if isinstance(iterable, LazyRange):
         rng = iterable.static()

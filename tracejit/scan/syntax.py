@@ -165,3 +165,12 @@ def bind(names: list[str], value: ast.expr) -> ast.stmt:
 
 def locals_call() -> ast.Call:
     return ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[])
+
+
+def located(new: ast.AST, node: ast.AST) -> ast.AST:
+    """`new` placed at the first line of `node`, and ending there: a generated call runs
+    on the line where the user's loop or `if` starts, so errors and graph nodes point at
+    that line rather than at the statement's last line."""
+    ast.copy_location(new, node)
+    new.end_lineno, new.end_col_offset = new.lineno, new.col_offset
+    return new
