@@ -1571,6 +1571,18 @@ case("while_doubling", "while", while_doubling,
      [A("f8", f64((3,), dom="pos")), A("i8", np.array([1, 2, 3]))],
      row=loop_row("while", while_doubling, expected=lambda x: (while_doubling(x),)))
 
+def debug_print_sum(x):
+    import tracejit
+
+    tracejit.debug_print("x = {}, sum {total}", x, total=x.sum())
+    return x * 2
+
+
+case("debug_print", ("debug_print", "multiply"), debug_print_sum,
+     [A("f8", f64((3,))), A("i8", i64((2, 2))), A("f4-0d", f32(()))],
+     row=Row("debug_print", {"fmt": "x = {}, sum {total}", "slots": (("t", 0), ("t", "total"))},
+             inputs=lambda x: [x, x.sum()], expected=lambda x: ()))
+
 
 # --- bookkeeping --------------------------------------------------------------------------
 

@@ -13,13 +13,15 @@ import inspect
 import logging
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
 from tracejit import errors, tree
-from tracejit.config import config
+from tracejit.config import config, watch
+from tracejit.debug.recompile import History
 from tracejit.emit import compile_graph
 from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
 from tracejit.rewrite import optimize
@@ -78,11 +80,13 @@ class Jitted:
 
     def __init__(self, fn: Callable, backend: str | None = None,
                  static_argnums: tuple[int, ...] = (), static_argnames: tuple[str, ...] = (),
-                 stability: bool | None = None):
+                 stability: bool | None = None, debug_nans: bool | None = None):
         self.fn = fn
         self.backend = backend or config.backend
         #: None: follow `config.stability` at compile time
         self.stability = stability
+        #: None: follow `config.debug_nans` at call time
+        self.debug_nans = debug_nans
         self.signature = inspect.signature(fn)
         params = list(self.signature.parameters.values())
         self.names = [p.name for p in params]
@@ -102,6 +106,8 @@ class Jitted:
         self._fast: FastPath | None = None
         self._fast_call: Callable[..., Any] = no_fast_path
         self.info = CacheInfo()
+        self.history = History()  # misses and their reasons (tracejit.debug.recompile)
+        LIVE.add(self)
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -142,6 +148,10 @@ class Jitted:
         entry, leaves, captured = self.entry_for(args, kwargs)
         if entry.traced.writebacks and self.overlapping(entry, leaves, captured):
             return self.fn(*args, **kwargs)
+        if self.debug_nans or (self.debug_nans is None and config.debug_nans):
+            from tracejit.debug.nans import checked  # its run is no fast path
+
+            entry = checked(self, entry)
         out = self.execute(entry, leaves, captured)
         if not kwargs:
             self.remember_fast(args, entry)
@@ -157,10 +167,11 @@ class Jitted:
         entry = self._cache.get(key)
         captured = fetch_captures(entry)
         if entry is None or (captured and capture_keys(captured) != entry.capture_keys):
-            entry = self.compile(key, treedef, leaves)
+            entry = self.compile(key, treedef, leaves, stale=entry)
             captured = fetch_captures(entry)
         else:
             self.info.hits += 1
+            log.debug("%s: cache hit", self.fn.__name__)
         return entry, leaves, captured
 
     def remember_fast(self, args: tuple, entry: Entry) -> None:
@@ -239,8 +250,12 @@ class Jitted:
 
     # --- compiling ------------------------------------------------------------------
 
-    def compile(self, key: Any, treedef: Any, leaves: list[Any]) -> Entry:
+    def compile(self, key: Any, treedef: Any, leaves: list[Any], stale: Entry | None = None
+                ) -> Entry:
+        """Trace, rewrite and emit for a new key (`stale`: the cached entry for this key
+        whose captured arrays changed)."""
         self.info.misses += 1
+        self.history.note(self, key, stale)
         self.note_static_values(leaves)
         start = time.perf_counter()
         while True:
@@ -264,8 +279,10 @@ class Jitted:
                       rewritten_at - traced_at, time.perf_counter() - rewritten_at)
         self._cache[key] = entry
         self.info.size = len(self._cache)
-        log.debug("traced %s: %d equations in %.1f ms", self.fn.__name__,
-                  len(traced.graph.eqns), entry.trace_seconds * 1e3)
+        log.info("%s: compiled for the %s backend (%d equations, %d after rewrites): trace "
+                 "%.1f ms, rewrite %.1f ms, emit %.1f ms", self.fn.__name__, self.backend,
+                 len(traced.graph.eqns), len(graph.eqns), entry.trace_seconds * 1e3,
+                 entry.rewrite_seconds * 1e3, entry.compile_seconds * 1e3)
         return entry
 
     def optimized(self, graph: Any) -> tuple[Any, tuple]:
@@ -332,6 +349,18 @@ class Jitted:
         self._fast = None
         self._fast_call = no_fast_path
         self.info = CacheInfo()
+        self.history = History()
+
+    def drop_fast_path(self) -> None:
+        """Send every call through the general path again (until it registers anew)."""
+        self._fast = None
+        self._fast_call = no_fast_path
+
+    def explain(self, *args: Any, **kwargs: Any) -> Any:
+        """What tracejit does with a call like this one: `tracejit.explain`."""
+        from tracejit.debug.explain import explain
+
+        return explain(self, *args, **kwargs)
 
     def graph(self, *args: Any, **kwargs: Any):
         """The traced graph for these arguments."""
@@ -341,12 +370,17 @@ class Jitted:
                                self.names).graph
 
 
-def show_source(f: Jitted, *args: Any, **kwargs: Any) -> str:
+def show_source(f: Jitted, *args: Any, backend: str | None = None, **kwargs: Any) -> str:
     """The generated source `f` runs for these arguments (traced and compiled if it has
-    not been called with arguments like them yet; nothing is run)."""
+    not been called with arguments like them yet; nothing is run). `backend`: that of
+    another backend ("numba"; default: `f`'s own)."""
     if not isinstance(f, Jitted):
         raise TypeError(f"show_source takes a jitted function (tracejit.jit(fn)), got "
                         f"{type(f).__name__}")
+    if backend is not None:
+        from tracejit.debug.graphs import for_backend
+
+        f = for_backend(f, backend)
     entry, _, _ = f.entry_for(args, kwargs)
     source = getattr(entry.run, "source", None)
     if source is None:
@@ -360,7 +394,21 @@ def no_fast_path(*args: Any) -> Any:
 
 
 class RecompilationWarning(UserWarning):
-    """A jitted function keeps being retraced for new static argument values."""
+    """A jitted function keeps being retraced: for new static argument values, or more
+    than `config.max_retraces` times for any reason (the warning names the argument)."""
+
+
+#: every jitted function, so a change of `config.debug_nans` can drop their fast paths
+#: (which run no check): the check then costs nothing while it is off
+LIVE: weakref.WeakSet[Jitted] = weakref.WeakSet()
+
+
+def drop_fast_paths(_value: Any) -> None:
+    for f in list(LIVE):
+        f.drop_fast_path()
+
+
+watch("debug_nans", drop_fast_paths)
 
 
 def fetch_captures(entry: Entry | None) -> list[Any]:
@@ -463,7 +511,8 @@ def view_value(spec: tuple, leaves: list[Any], captured: list[Any]) -> Any:
 
 def jit(fn: Callable | None = None, *, backend: str | None = None,
         static_argnums: int | tuple[int, ...] = (),
-        static_argnames: str | tuple[str, ...] = (), stability: bool | None = None) -> Any:
+        static_argnames: str | tuple[str, ...] = (), stability: bool | None = None,
+        debug_nans: bool | None = None) -> Any:
     """Compile a NumPy function by tracing it.
 
     >>> @jit
@@ -477,6 +526,9 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
     `backend` is "auto" (the default), or "numpy" for the reference interpreter.
     `stability=False` turns off the numerical-stability rewrites (`log(1 + x)` stays as
     written instead of becoming `log1p(x)`); the default follows `config.stability`.
+    `debug_nans=True` checks every call's outputs for NaN and Inf and, when finite inputs
+    gave one, raises FloatingPointError naming the first equation that made it (default:
+    `config.debug_nans`).
     """
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
@@ -486,7 +538,8 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
     def wrap(f: Callable) -> Jitted:
         if isinstance(f, Jitted):
             f = f.fn
-        return Jitted(f, backend, tuple(static_argnums), tuple(static_argnames), stability)
+        return Jitted(f, backend, tuple(static_argnums), tuple(static_argnames), stability,
+                      debug_nans)
 
     return wrap if fn is None else wrap(fn)
 

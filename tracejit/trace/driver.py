@@ -4,7 +4,7 @@ outputs are rebuilt, and which external buffers are written back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -37,6 +37,7 @@ class Traced:
     out_tree: Any
     out_specs: list[tuple]  # per output leaf: ("var", pos, kind, copy) | ("view", ...) | ...
     writebacks: list[tuple[tuple, int]]  # (("arg", leaf) | ("capture", k), output position)
+    loops: list[Any] = field(default_factory=list)  # how each loop ran (for `explain`)
 
 
 def arg_tracer(ctx: TraceContext, leaf: Any, index: int, buffers: dict[int, Buffer]) -> Any:
@@ -114,7 +115,8 @@ def finish(ctx: TraceContext, graph: Graph, out_tree: Any, specs: list[tuple],
 
     specs = [(s[0], renumber(s[1])) + s[2:] if s[0] == "view" else s for s in specs]
     writebacks = [(renumber(w), pos) for w, pos in writebacks]
-    return Traced(graph, [e.leaf for e in args], captures, out_tree, specs, writebacks)
+    return Traced(graph, [e.leaf for e in args], captures, out_tree, specs, writebacks,
+                  list(ctx.loops))
 
 
 def output_specs(ctx: TraceContext, out_leaves: list[Any]) -> tuple[list[tuple], list[Var]]:

@@ -185,3 +185,4 @@ class Compiled:
 # ops defined in other packages register their rules into calls.NATIVE when loaded
 # (by module name: the loop rules import this package, and may be imported first)
 importlib.import_module("tracejit.scan.numba")
+importlib.import_module("tracejit.debug.numba")
