@@ -55,6 +55,12 @@ def uses_of(var: Var) -> int:
     return _frame()[3].get(var, 0)
 
 
+def constant_of(var: Var) -> np.ndarray | None:
+    """The elements of `var` when it is a constant of the graph being rewritten (see
+    `constant_value`), else None."""
+    return constant_value(var, _frame()[2])
+
+
 def apply(name: str, *inputs: Var | float | int | bool, **params: Any) -> Var:
     """A new `name` equation over `inputs`; numbers become constants of the dtype of the
     first non-boolean array input (as NumPy treats Python scalars: `where(c, x, 0)`)."""

@@ -14,8 +14,10 @@ equation itself (to read its params). Two-input commutative ops match either ord
 The replacement receives the bindings as keyword arguments and builds new equations
 through `tracejit.rewrite.build.op`; it returns the value that replaces the matched
 equation's output, or None to decline. A replacement must give the same shape and
-dtype as what it replaces; one that does not is declined (a bug in the rule, which the
-tests catch through `strict`).
+dtype as what it replaces, or the same dtype and a shape that broadcasts to it (a rule
+sees operands before NumPy broadcasts them: `log(ones((3, 4)) + x) -> log1p(x)`, and
+the engine broadcasts the result); one that does not is declined (a bug in the rule,
+which the tests catch through `strict`).
 
 `rewrite(graph, rules)` visits equations in topological order, rewriting each new
 equation again until no rule matches, and repeats whole passes to a fixpoint. Every
@@ -195,11 +197,13 @@ class Rewriter:
         bindings = match(rule.pattern, eqn, self.producer)
         if bindings is None:
             return None
+        target = eqn.outputs[0]
         with build.building(eqn.source, self.producer, self.uses) as new:
             result = rule.replace(**bindings)
+            if result is not None:
+                result = broadcast_to_target(result, target)
         if result is None:
             return None
-        target = eqn.outputs[0]
         if result.shape != target.shape or result.dtype != target.dtype:
             if self.strict:
                 raise AssertionError(f"rule {rule.name!r} replaced {target!r} by {result!r}")
@@ -209,6 +213,18 @@ class Rewriter:
         for made in new:
             self.place(made, depth + 1)
         return self.resolve(result)
+
+
+def broadcast_to_target(result: Var, target: Var) -> Var:
+    """`result` broadcast to `target`'s shape, where it has target's dtype and a shape
+    that broadcasts to it (the value replaced is then the result's value, broadcast)."""
+    if result.shape == target.shape or result.dtype != target.dtype:
+        return result
+    try:
+        fits = np.broadcast_shapes(result.shape, target.shape) == target.shape
+    except ValueError:
+        fits = False
+    return build.op.broadcast_to(result, shape=target.shape) if fits else result
 
 
 def rewrite(graph: Graph, rules: RuleSet, fired: list[Fired] | None = None,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracejit.graph.ir import Var
-from tracejit.rewrite.build import op
+from tracejit.graph.ir import Eqn, Var
+from tracejit.rewrite.build import constant_of, op
 from tracejit.rewrite.engine import P, RuleSet
 
 
@@ -21,20 +21,40 @@ def real_float(x: Var) -> bool:
     return x.dtype.kind == "f"
 
 
+def zero_sign(eqn: Eqn, x: Var) -> bool | None:
+    """Whether the zeros `eqn` combines with x are all -0.0 (True) or all +0.0 (False),
+    parts of complex zeros included; None when they are mixed."""
+    zero = constant_of(eqn.inputs[1] if eqn.inputs[0] is x else eqn.inputs[0])
+    signs = np.signbit(np.stack([zero.real, zero.imag]) if zero.dtype.kind == "c" else zero)
+    return True if signs.all() else False if not signs.any() else None
+
+
+def add_zero(x: Var, eqn: Eqn) -> Var | None:
+    # x + -0.0 is x; x + +0.0 is +0.0 at x = -0.0, not x
+    return x if zero_sign(eqn, x) is True or not inexact(x) else None
+
+
+def subtract_zero(x: Var, eqn: Eqn) -> Var | None:
+    # x - +0.0 is x; x - -0.0 is x + +0.0, +0.0 at x = -0.0
+    return x if zero_sign(eqn, x) is False or not inexact(x) else None
+
+
 def exp_of_log(x: Var) -> Var | None:
     if x.dtype.kind == "c":
         return x
     if not real_float(x):
         return None
-    # exp(log(x)) is nan for x < 0 (log's domain), x elsewhere
-    return op.where(op.greater_equal(x, 0), x, np.nan)
+    # exp(log(x)) is nan for x < 0 (log's domain), x elsewhere, but +0 at x = -0
+    # (log(-0) = -inf): |x| is x for x >= 0, and +0 there
+    return op.where(op.greater_equal(x, 0), op.absolute(x), np.nan)
 
 
-def sqrt_of_power(x: Var) -> Var | None:
-    if not real_float(x):
+def sqrt_of_power(x: Var, eqn: Eqn) -> Var | None:
+    # NumPy computes a power by a 0-d exponent of 0.5 as sqrt (-0 at -0, nan at -inf,
+    # where C's pow gives +0 and +inf); by an array of 0.5s, it calls pow: not sqrt
+    if not real_float(x) or eqn.inputs[1].ndim != 0:
         return None
-    # pow(x, 0.5) is +0 at -0 and +inf at -inf, where sqrt gives -0 and nan
-    return op.where(op.equal(x, -np.inf), np.inf, op.absolute(op.sqrt(x)))
+    return op.sqrt(x)
 
 
 def compose_transposes(x: Var, outer: object, inner: object) -> Var:
@@ -68,9 +88,10 @@ def sum_of_broadcast(x: Var, total: object, spread: object) -> Var | None:
     shape, axes = spread.params["shape"], total.params["axes"]
     lead = len(shape) - x.ndim
     made = {i for i in range(len(shape)) if i < lead or x.shape[i - lead] != shape[i]}
-    if not axes or not set(axes) <= made or not inexact(x):
-        return None
     count = int(np.prod([shape[a] for a in axes]))
+    # a sum of no elements is 0, where x * 0 is nan for x = inf or nan
+    if not axes or not set(axes) <= made or not inexact(x) or count == 0:
+        return None
     kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
     full = reshaped(x, (1,) * lead + x.shape)
     if full.shape != kept:
@@ -93,10 +114,11 @@ def same(x: Var) -> Var:
 SIMPLIFY = RuleSet("simplify", [
     ("x*1 -> x", P("multiply", "x", 1), same),
     ("x/1 -> x", P("divide", "x", 1), same),
-    ("x+0 -> x", P("add", "x", 0), same),
-    ("x-0 -> x", P("subtract", "x", 0), same),
+    ("x+0 -> x", P("add", "x", 0, eqn="eqn"), add_zero),
+    ("x-0 -> x", P("subtract", "x", 0, eqn="eqn"), subtract_zero),
     ("--x -> x", P("negative", P("negative", "x")), same),
-    # exact where x is finite and nonzero; at x = 0, inf or nan this gives y, not nan
+    # exact where x is finite and nonzero and x*y neither overflows nor underflows; at
+    # x = 0, inf or nan this gives y, not nan
     ("x*y/x -> y", P("divide", P("multiply", "x", "y"), "x"),
      lambda x, y: y if inexact(y) else None),
     ("exp(log(x)) -> x", P("exp", P("log", "x")), exp_of_log),
@@ -104,7 +126,7 @@ SIMPLIFY = RuleSet("simplify", [
     ("log(exp(x)) -> x", P("log", P("exp", "x")), lambda x: x if real_float(x) else None),
     ("x**1 -> x", P("power", "x", 1), same),
     ("x**2 -> x*x", P("power", "x", 2), lambda x: op.multiply(x, x)),
-    ("x**0.5 -> sqrt(x)", P("power", "x", 0.5), sqrt_of_power),
+    ("x**0.5 -> sqrt(x)", P("power", "x", 0.5, eqn="eqn"), sqrt_of_power),
     ("x**-1 -> reciprocal(x)", P("power", "x", -1),
      lambda x: op.reciprocal(x) if inexact(x) else None),
     ("transpose(transpose(x)) -> transpose(x)",

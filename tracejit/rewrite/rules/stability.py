@@ -123,6 +123,14 @@ def log_of_gathered_softmax(x: Var, total: Eqn, picked: Eqn) -> Var | None:
     return op.gather(inner, *picked.inputs[1:], **picked.params)
 
 
+def nonpositive(x: Var) -> bool:
+    """x is -|y|: exp(x) <= 1 cannot overflow (softplus's own tail, which the rule for
+    log1p(exp(x)) must leave alone, or it rewrites its own replacement again and again)."""
+    neg = producer_of(x)
+    inner = producer_of(neg.inputs[0]) if neg is not None and neg.op == "negative" else None
+    return inner is not None and inner.op == "absolute"
+
+
 def float_only(fn):
     def rule(x: Var, **more: object) -> Var | None:
         return fn(x, **more) if real_float(x) else None
@@ -150,7 +158,8 @@ STABILIZE_FORMS = RuleSet("stabilize", [
     ("log(1+x) -> log1p(x)", P("log", P("add", 1, "x")), float_only(op.log1p)),
     ("log(1-x) -> log1p(-x)", P("log", P("subtract", 1, "x")),
      float_only(lambda x: op.log1p(op.negative(x)))),
-    ("log1p(exp(x)) -> softplus(x)", P("log1p", P("exp", "x")), float_only(softplus)),
+    ("log1p(exp(x)) -> softplus(x)", P("log1p", P("exp", "x")),
+     float_only(lambda x: None if nonpositive(x) else softplus(x))),
     ("exp(x)-1 -> expm1(x)", P("subtract", P("exp", "x"), 1), float_only(op.expm1)),
     ("log(sum(exp(x))) -> logsumexp(x)", P("log", EXP_SUM), logsumexp),
     ("log(exp(x)/sum(exp(x))) -> log_softmax(x)", P("log", NAIVE_SOFTMAX), log_softmax),
