@@ -40,6 +40,16 @@ def merge_common_subexpressions(graph: Graph) -> tuple[Graph, int]:
     return Graph(graph.inputs, tuple(eqns), outputs, graph.name), merged
 
 
+def signs(value: Any) -> Any:
+    """What `==` and `hash` leave out of a float param: its sign at zero (`-0.0 == 0.0`,
+    but `np.full(n, -0.0)` is not `np.full(n, 0.0)`)."""
+    if isinstance(value, (float, np.floating)):
+        return bool(np.signbit(value))
+    if isinstance(value, (complex, np.complexfloating)):
+        return bool(np.signbit(value.real)), bool(np.signbit(value.imag))
+    return None
+
+
 def eqn_key(eqn: Eqn) -> Any:
     """A hashable identity of what `eqn` computes, or None when it must not merge."""
     if OPS[eqn.op].extra.get("effect") or OPS[eqn.op].family == "loop":
@@ -56,6 +66,6 @@ def eqn_key(eqn: Eqn) -> Any:
             hash(value)
         except TypeError:
             return None
-        params.append((name, value))
+        params.append((name, value, signs(value)))
     return (eqn.op, tuple(map(id, eqn.inputs)), tuple(params),
             tuple((v.shape, v.dtype) for v in eqn.outputs))
