@@ -274,6 +274,29 @@ def return_then_more_code(u, thr):
     return u.sum()
 
 
+def bare_return(x):
+    for i in range(x.shape[0]):
+        if x[i] > 0.7:
+            x[0] = -1
+            return
+        x[i] = x[i] * 2
+    x[-1] = 9
+
+
+def first_negative(x):
+    for i in range(x.shape[0]):
+        if x[i] < 0:
+            return i
+    return -1
+
+
+def per_row(xs):
+    out = np.zeros(xs.shape[0], np.int64)
+    for k in range(xs.shape[0]):
+        out[k] = first_negative(xs[k])  # a helper whose loop returns
+    return out
+
+
 @pytest.mark.parametrize("thr", [0.5, 2.0])
 def test_return_inside_a_loop(thr):
     x = RNG.random(6)
@@ -281,6 +304,15 @@ def test_return_inside_a_loop(thr):
     assert isinstance(i, int)
     assert loop_ops(traced(find_first, x, thr).graph) == ["while"]
     same_as_numpy(return_then_more_code, x, thr)
+
+
+def test_bare_return_and_a_helper_that_returns_from_its_loop():
+    for x in (RNG.random(5), RNG.random(5) * 0.5):
+        same_as_numpy(bare_return, x)
+    assert loop_ops(traced(bare_return, RNG.random(5)).graph) == ["while"]
+    xs = RNG.standard_normal((4, 5))
+    same_as_numpy(per_row, xs)
+    assert loop_ops(traced(per_row, xs).graph) == ["scan", "scan/while"]
 
 
 def test_return_inside_a_while_loop():
@@ -352,6 +384,26 @@ def for_else(x):
     return x
 
 
+def while_else(x):
+    k = 0
+    while k < 10:
+        k += 1
+        x = x * 1.3
+        if x.max() > 5:
+            break
+    else:
+        x = x - 100
+    return x, k
+
+
+def stepping_down(x):
+    for i in range(10, 0, -3):
+        x = x + i
+        if x.sum() > 30:
+            break
+    return x, i
+
+
 def python_only(x):
     n = 1
     for _ in range(10):
@@ -389,8 +441,15 @@ def in_try(x):
 
 
 def test_loop_else_runs_when_no_break():
-    same_as_numpy(for_else, np.array([0.1, 0.2]))
-    same_as_numpy(for_else, np.array([1.0, 2.0]))
+    for x in (np.array([0.1, 0.2]), np.array([1.0, 2.0])):
+        same_as_numpy(for_else, x)
+        same_as_numpy(while_else, x)
+    assert loop_ops(traced(while_else, np.ones(2)).graph) == ["while"]
+
+
+def test_break_in_a_range_with_a_negative_step():
+    for x in (np.ones(2), np.ones(2) * 0.1):
+        same_as_numpy(stepping_down, x)
 
 
 def test_break_on_python_values_keeps_python_values():

@@ -138,6 +138,8 @@ class CarryPlan:
                 if not (isinstance(new, Tracer) or is_number(new)):
                     raise Unconvertible(f"the body changes the Python value of {name}")
                 self.kinds[i], retrace = "traced", True
+            elif kind == "unbound" and new is None:  # `return` with no value
+                self.leaves[i], self.kinds[i], retrace = None, "static", True
             elif kind == "unbound" and not isinstance(new, Undefined):
                 if not (isinstance(new, Tracer) or is_number(new)):
                     raise Unconvertible(f"{name} is a Python {type(new).__name__} first "
