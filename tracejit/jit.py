@@ -15,7 +15,7 @@ import time
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, overload
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from tracejit.rewrite import optimize
 from tracejit.trace.context import Respecialize, current
 from tracejit.trace.driver import Static, Traced, trace
 from tracejit.trace.views import Step
+
+if TYPE_CHECKING:
+    from tracejit.graph.ir import Graph
 
 log = logging.getLogger("tracejit")
 
@@ -80,7 +83,7 @@ class Jitted:
 
     def __init__(self, fn: Callable, backend: str | None = None,
                  static_argnums: tuple[int, ...] = (), static_argnames: tuple[str, ...] = (),
-                 stability: bool | None = None, debug_nans: bool | None = None):
+                 stability: bool | None = None, debug_nans: bool | None = None) -> None:
         self.fn = fn
         self.backend = backend or config.backend
         #: None: follow `config.stability` at compile time
@@ -362,7 +365,7 @@ class Jitted:
 
         return explain(self, *args, **kwargs)
 
-    def graph(self, *args: Any, **kwargs: Any):
+    def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The traced graph for these arguments."""
         values = self.canonical(args, kwargs)
         leaves, treedef = tree.flatten(values)
@@ -509,10 +512,23 @@ def view_value(spec: tuple, leaves: list[Any], captured: list[Any]) -> Any:
     return value
 
 
+@overload
+def jit(fn: Callable, *, backend: str | None = None, static_argnums: int | tuple[int, ...] = (),
+        static_argnames: str | tuple[str, ...] = (), stability: bool | None = None,
+        debug_nans: bool | None = None) -> Jitted: ...
+
+
+@overload
+def jit(fn: None = None, *, backend: str | None = None,
+        static_argnums: int | tuple[int, ...] = (),
+        static_argnames: str | tuple[str, ...] = (), stability: bool | None = None,
+        debug_nans: bool | None = None) -> Callable[[Callable], Jitted]: ...
+
+
 def jit(fn: Callable | None = None, *, backend: str | None = None,
         static_argnums: int | tuple[int, ...] = (),
         static_argnames: str | tuple[str, ...] = (), stability: bool | None = None,
-        debug_nans: bool | None = None) -> Any:
+        debug_nans: bool | None = None) -> Jitted | Callable[[Callable], Jitted]:
     """Compile a NumPy function by tracing it.
 
     >>> @jit
