@@ -1,9 +1,10 @@
 """`tracejit.explain(f, *args)` / `f.explain(*args)`: what tracejit does with a call.
 
     >>> print(f.explain(x, 3))
-    explain step(x, n) on the numba backend
-      call: cache miss (x: shape (3,) -> (4,)); 2 traces so far
+    explain step on the numba backend
+      call: cache miss (x: shape (3,) -> (4,)); 2 trace(s) so far
       signature: x f64[4] C; n static int = 3
+      static: n=3
       time: trace 4.1 ms, rewrite 0.8 ms, emit 2.3 ms
       ...
 
