@@ -38,9 +38,10 @@ BODY_PARALLEL_WORK = 1 << 22
 def supported(eqn: Eqn) -> bool:
     """Numba computes every value of the bodies (nested loops decide for themselves)."""
     graphs = [eqn.params["body"]] + ([eqn.params["cond"]] if eqn.op == "while" else [])
-    if not calls.numba_has_blas() and any(e.op == "matmul" for g in graphs for e in g.eqns):
-        # a matmul would run in object mode inside the compiled loop, which Numba's
-        # lowering cannot do for loop-carried values: the whole loop runs as one call
+    if any(e.op == "matmul" and not calls.matmul_native(e) for g in graphs for e in g.eqns):
+        # a matmul in object mode inside the compiled loop (no BLAS: neither NumPy's
+        # OpenBLAS nor SciPy), which Numba's lowering cannot do for loop-carried values:
+        # the whole loop runs as one call
         return False
     return all(scalars.numba_dtype_ok(v.dtype) for g in graphs
                for v in g.inputs + tuple(u for e in g.eqns for u in e.inputs + e.outputs))

@@ -62,12 +62,15 @@ def cache_dir() -> Path:
 
 
 def fingerprint() -> str:
-    """What besides a module's own text decides its machine code: the runtime helpers
-    and vector math it imports, and the versions of Python, NumPy and Numba."""
-    runtime = Path(__file__).with_name("runtime.py").read_bytes()
-    vecmath = Path(__file__).with_name("vecmath.py").read_bytes()
-    text = b"|".join([runtime, vecmath, sys.version.encode(), np.__version__.encode(),
-                      numba.__version__.encode()])
+    """What besides a module's own text decides its machine code: the runtime helpers,
+    vector math and BLAS binding it imports, the BLAS library that binding found, and
+    the versions of Python, NumPy and Numba."""
+    from tracejit.emit.numba import blas
+
+    helpers = [Path(__file__).with_name(f"{name}.py").read_bytes()
+               for name in ("runtime", "vecmath", "blas")]
+    text = b"|".join([*helpers, blas.describe().encode(), sys.version.encode(),
+                      np.__version__.encode(), numba.__version__.encode()])
     return hashlib.sha256(text).hexdigest()[:16]
 
 

@@ -1,7 +1,8 @@
 """Library calls in the Numba backend: equations that run on whole arrays.
 
-Native rules cover what Numba does well (BLAS `np.dot`, reshape, concatenate, cumulative
-sums, ahead-of-time constants, the common forms of integer-array indexing). Every other
+Native rules cover what Numba does well (matmul through BLAS, see `blas.py`; reshape,
+concatenate, cumulative sums, ahead-of-time constants, the common forms of integer-array
+indexing; transposes read only by BLAS, as views). Every other
 op runs its NumPy reference implementation in object mode (`numba.objmode`): correct for
 every op in the table and every dtype, at the cost of a trip through the interpreter (a
 few microseconds) per call. So every row has
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from tracejit.emit.numba import indexing, scalars
+from tracejit.emit.numba import blas, indexing, scalars
 from tracejit.graph.ir import Eqn, Var, short_dtype
 from tracejit.graph.ops import OPS, run_impl
+from tracejit.rewrite.fusion import Call, Loop, Plan, Read
 
 if TYPE_CHECKING:
     from tracejit.emit.numba.writer import Writer
@@ -53,7 +55,8 @@ def register(op: str, rule: Callable[..., bool], own_comment: bool = False) -> N
 def may_alias(producer: Eqn | None) -> bool:
     """Whether an output made by `producer` can share memory with an argument or a
     cached constant (the other kernels make new arrays)."""
-    return producer is not None and (producer.op in AHEAD_OF_TIME or producer.op == "reshape")
+    return producer is not None and (producer.op in AHEAD_OF_TIME
+                                     or producer.op in ("reshape", "transpose"))
 
 
 def ahead_of_time(w: Writer, eqn: Eqn, check: bool) -> bool:
@@ -73,16 +76,101 @@ def reshape(w: Writer, eqn: Eqn, check: bool) -> bool:
 
 @functools.cache
 def numba_has_blas() -> bool:
-    """Numba's `np.dot` calls BLAS through SciPy; without SciPy it cannot compile."""
+    """Numba's own `np.dot` calls BLAS through SciPy; without SciPy it cannot compile."""
     return importlib.util.find_spec("scipy") is not None
 
 
+def matmul_native(eqn: Eqn) -> bool:
+    """Whether `eqn` (a matmul) compiles natively: through NumPy's BLAS (`blas.py`), else
+    Numba's `np.dot` (2-D and 1-D, non-empty, with SciPy); else it runs in object mode."""
+    (a, b), (y,) = eqn.inputs, eqn.outputs
+    if not (a.dtype == b.dtype == y.dtype and y.dtype in BLAS):
+        return False
+    return blas.available() or (numba_has_blas() and a.ndim <= 2 and b.ndim <= 2
+                                and a.size > 0 and b.size > 0)
+
+
 def matmul(w: Writer, eqn: Eqn, check: bool) -> bool:
+    """`y = a @ b` as BLAS gemm (matrix products), gemv (a vector operand) or a one-row
+    gemv (vector dot), over a loop of the batch axes; broadcast batch axes index 0."""
     (a, b), (y,) = eqn.inputs, eqn.outputs
     if check:
-        return (numba_has_blas() and a.ndim <= 2 and b.ndim <= 2 and a.dtype == b.dtype == y.dtype
-                and y.dtype in BLAS and a.size > 0 and b.size > 0)
-    w.emit(f"{w.name(y)} = np.dot({w.name(a)}, {w.name(b)})")
+        return matmul_native(eqn)
+    if not blas.available():
+        w.emit(f"{w.name(y)} = np.dot({w.name(a)}, {w.name(b)})")
+        return True
+    if "from tracejit.emit.numba import blas" not in w.globals:
+        w.globals.append("from tracejit.emit.numba import blas")
+    if y.ndim == 0:
+        w.emit(f"{w.name(y)} = blas.dot({w.name(a)}, {w.name(b)})")
+        return True
+    w.allocate(y)
+    batch = y.ndim - (a.ndim > 1) - (b.ndim > 1)
+    extents = [w.dim(n) for n in y.shape[:batch]]
+    depth = w.open_loops(list(range(batch)), extents, False)
+    ea, eb = (operand(w, v, v.ndim - min(v.ndim, 2), batch) for v in (a, b))
+    ey = operand(w, y, batch, batch)
+    if a.ndim > 1 and b.ndim > 1:
+        w.emit(f"blas.gemm({ea}, {eb}, {ey})")
+    elif a.ndim > 1:
+        w.emit(f"blas.gemv({ea}, {eb}, {ey}, False)")
+    else:
+        w.emit(f"blas.gemv({eb}, {ea}, {ey}, True)")
+    w.indent -= depth
+    return True
+
+
+def operand(w: Writer, v: Var, own: int, batch: int) -> str:
+    """`v`'s matrix (or vector) at the product's batch index (i0, i1, ...); `v` has
+    `own` leading batch axes, aligned to the right of the product's `batch`."""
+    at = ["0" if v.shape[k] == 1 else f"i{k + batch - own}" for k in range(own)]
+    return f"{w.name(v)}[{', '.join(at)}]" if at else w.name(v)
+
+
+def transposes_as_views(plan: Plan) -> Plan:
+    """A transpose that only BLAS products read is not copied: it becomes a view
+    (`x.T`), which BLAS takes with its trans flag. Its store is taken out of the loop
+    that wrote it (where that loop read it straight from `x`'s array) and the view is
+    made in its place; `x` must then outlive the products, which the memory plan sees
+    as reads through the view."""
+    if not blas.available():
+        return plan
+    users: dict[Var, list[Eqn]] = {}
+    for e in plan.graph.eqns:
+        for v in e.inputs:
+            users.setdefault(v, []).append(e)
+    kernels: list = []
+    for kernel in plan.kernels:
+        if isinstance(kernel, Loop) and kernel.kind == "map":
+            for v, pos in list(kernel.stores.items()):
+                eqn = transpose_for_blas(plan, v, users.get(v, []), kernel.body[pos])
+                if eqn is not None:
+                    del kernel.stores[v]
+                    kernels.append(Call(eqn))
+            if not kernel.stores:
+                continue
+        kernels.append(kernel)
+    plan.kernels = kernels
+    return plan
+
+
+def transpose_for_blas(plan: Plan, v: Var, users: list[Eqn], step: object) -> Eqn | None:
+    """The transpose equation computing `v`, if `v` can be a view for BLAS."""
+    eqn = next((e for e in plan.graph.eqns if v in e.outputs), None)
+    if (eqn is None or eqn.op != "transpose" or v.ndim < 2 or v in plan.graph.outputs
+            or not isinstance(step, Read) or step.var is not eqn.inputs[0]):
+        return None
+    return eqn if users and all(u.op == "matmul" and matmul_native(u) for u in users) else None
+
+
+def transpose(w: Writer, eqn: Eqn, check: bool) -> bool:
+    """A transpose as a view (made only by `transposes_as_views`)."""
+    (x,), (y,) = eqn.inputs, eqn.outputs
+    if not check:
+        w.comment(eqn, "a view, which BLAS reads transposed")
+        axes = tuple(eqn.params["axes"])
+        view = ".T" if axes == (1, 0) else f".transpose({axes})"
+        w.emit(f"{w.name(y)} = {w.name(x)}{view}")
     return True
 
 
@@ -129,12 +217,12 @@ def cumulative(w: Writer, eqn: Eqn, check: bool) -> bool:
 
 NATIVE: dict[str, Callable[..., bool]] = {
     **{op: ahead_of_time for op in AHEAD_OF_TIME},
-    "reshape": reshape, "matmul": matmul, "concatenate": concatenate,
+    "reshape": reshape, "matmul": matmul, "transpose": transpose, "concatenate": concatenate,
     "cumsum": cumulative, "cumprod": cumulative, "accumulate": cumulative,
     **indexing.NATIVE,
 }
 #: ops whose rule comments its own code (loops: not a library call)
-OWN_COMMENT: set[str] = set()
+OWN_COMMENT: set[str] = {"transpose"}
 
 
 # --- object mode ----------------------------------------------------------------------

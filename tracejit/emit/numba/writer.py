@@ -31,7 +31,7 @@ from tracejit.graph.printing import var_names
 from tracejit.rewrite.fusion import VIEW_OPS, Call, IndexMap, Loop, Part, Plan, Read
 from tracejit.rewrite.memory import plan_memory
 
-RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm"})
+RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm", "blas"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
 CHUNKS = 64
 
@@ -43,7 +43,7 @@ class Writer:
         """`parent`: write into its function (a loop body); `prefix` goes before every
         name; `preset` names some variables (a body's inputs that are outer values);
         `donated`: inputs whose memory the function may reuse."""
-        self.plan = plan
+        self.plan = plan = calls.transposes_as_views(plan)  # BLAS reads x.T as it is
         self.donated = donated
         self.graph: Graph = plan.graph
         self.parallel = parallel
