@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -20,12 +20,15 @@ from tracejit.graph.creation import ConstValue
 from tracejit.graph.ir import Eqn, Source, Var
 from tracejit.graph.ops import OPS
 
+if TYPE_CHECKING:
+    from tracejit.rewrite.engine import Uses
+
 _state = threading.local()
 
 
 @contextmanager
 def building(source: Source | None, producer: dict[Var, Eqn],
-             uses: dict[Var, int]) -> Iterator[list[Eqn]]:
+             uses: Uses) -> Iterator[list[Eqn]]:
     """Collect the equations built inside; `producer` and `uses` let a replacement look
     at how its inputs were made (`producer_of`) and how often they are read (`uses_of`)."""
     saved = getattr(_state, "frame", None)
@@ -37,7 +40,7 @@ def building(source: Source | None, producer: dict[Var, Eqn],
         _state.frame = saved
 
 
-def _frame() -> tuple[list[Eqn], Source | None, dict[Var, Eqn], dict[Var, int]]:
+def _frame() -> tuple[list[Eqn], Source | None, dict[Var, Eqn], Uses]:
     frame = getattr(_state, "frame", None)
     if frame is None:
         raise RuntimeError("tracejit.rewrite.build is for use inside a rule's replacement")
@@ -52,7 +55,7 @@ def producer_of(var: Var) -> Eqn | None:
 def uses_of(var: Var) -> int:
     """How many equations (and graph outputs) read `var`, as of the start of the pass
     (a value made by the rewrite itself counts 0)."""
-    return _frame()[3].get(var, 0)
+    return _frame()[3].of(var)
 
 
 def constant_of(var: Var) -> np.ndarray | None:

@@ -36,6 +36,7 @@ import numpy as np
 from tracejit.graph.ir import Eqn, Graph, Source, Var
 from tracejit.rewrite import build
 from tracejit.rewrite.build import constant_value
+from tracejit.rewrite.dce import eliminate_dead_code
 
 COMMUTATIVE = frozenset({"add", "multiply", "maximum", "minimum", "fmax", "fmin",
                          "logaddexp", "logaddexp2", "hypot", "equal", "not_equal",
@@ -164,8 +165,9 @@ class Rewriter:
     """One pass over a graph: equations in order, each rewritten until no rule fires."""
 
     def __init__(self, graph: Graph, rules: RuleSet, fired: list[Fired], strict: bool) -> None:
-        self.uses = Counter(v for eqn in graph.eqns for v in eqn.inputs)
+        self.uses = Uses(v for eqn in graph.eqns for v in eqn.inputs)
         self.uses.update(graph.outputs)
+        self.truncated = False  # an equation was left as it was at the depth limit
         self.rules = rules
         self.fired = fired
         self.strict = strict
@@ -183,6 +185,7 @@ class Rewriter:
         inputs = tuple(self.resolve(v) for v in eqn.inputs)
         if inputs != eqn.inputs:
             eqn = dataclasses.replace(eqn, inputs=inputs)
+        self.truncated |= depth >= MAX_DEPTH
         if len(eqn.outputs) == 1 and depth < MAX_DEPTH:
             for ruleset, rule in self.rules.by_op.get(eqn.op, ()):
                 result = self.apply(ruleset, rule, eqn, depth)
@@ -239,6 +242,22 @@ def rewrite(graph: Graph, rules: RuleSet, fired: list[Fired] | None = None,
             rewriter.place(eqn)
         outputs = tuple(rewriter.resolve(v) for v in graph.outputs)
         graph = Graph(graph.inputs, tuple(rewriter.eqns), outputs, graph.name)
-        if not rewriter.count:
+        # Patterns look only upstream, at equations already final when they are matched,
+        # and what a rule builds is rewritten at once: one pass is a fixpoint, unless a
+        # replacement asked how often a value is read (counts taken before the pass,
+        # which its rewrites change) or an equation stopped at the depth limit.
+        if not rewriter.count or not (rewriter.uses.consulted or rewriter.truncated):
             break
+        graph = eliminate_dead_code(graph)
     return graph
+
+
+class Uses(Counter):
+    """How many equations (and graph outputs) read each value, as of the start of a
+    pass; remembers whether a replacement asked (then the pass is repeated)."""
+
+    consulted = False
+
+    def of(self, var: Var) -> int:
+        self.consulted = True
+        return self.get(var, 0)
