@@ -79,7 +79,10 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None, **
     if step is None:
         step = 1
     if dtype is None:
-        dtype = np.arange(start, start, step).dtype
+        # NumPy's arange takes its bounds as Python numbers: float64 if any is a float
+        # (np.float32 too), complex128 if any is complex, else int64
+        kinds = {np.asarray(v).dtype.kind for v in (start, stop, step)}
+        dtype = np.complex128 if "c" in kinds else np.float64 if "f" in kinds else np.int64
     return create("arange", {"start": start, "stop": stop, "step": step,
                              "dtype": np.dtype(dtype)})
 
