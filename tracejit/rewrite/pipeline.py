@@ -47,12 +47,13 @@ def collector_paused() -> Iterator[None]:
 
 def rewrite_all(graph: Graph, stability: bool, fired: list[Fired]) -> Graph:
     graph = optimize_bodies(graph, stability, fired)
-    graph = merge(eliminate_dead_code(graph), fired)
+    # folded first too, so rules see constants (`where(a != 0, ...)` with `a` a folded
+    # zero is `where(False, ...)`) and optimizing the result again finds nothing
+    graph = fold(merge(eliminate_dead_code(graph), fired), fired)
     stages = [SIMPLIFY + STABILIZE_FORMS, STABILIZE] if stability else [SIMPLIFY]
     for rules in [*stages, MATMUL + SIMPLIFY]:
         graph = eliminate_dead_code(rewrite(graph, rules, fired))
-    graph, folded = fold_constants(graph)
-    fired.extend(Fired("fold constants", "passes", "*", None) for _ in range(folded))
+    graph = fold(graph, fired)
     return eliminate_dead_code(merge(graph, fired))
 
 
@@ -72,6 +73,12 @@ def keep_outputs_distinct(graph: Graph, original: Graph) -> Graph:
     if not copies:
         return graph
     return Graph(graph.inputs, graph.eqns + tuple(copies), tuple(outputs), graph.name)
+
+
+def fold(graph: Graph, fired: list[Fired]) -> Graph:
+    graph, folded = fold_constants(graph)
+    fired.extend(Fired("fold constants", "passes", "*", None) for _ in range(folded))
+    return graph
 
 
 def merge(graph: Graph, fired: list[Fired]) -> Graph:
