@@ -108,6 +108,26 @@ def test_gemv_and_dot_match_matmul(dtype, m, k, n):
         assert_close(gemv(x, u, True), u @ x, dtype)
 
 
+@numba.njit
+def gemm_into(a, b, out):
+    blas.gemm(a, b, out)
+
+
+@numba.njit
+def gemv_into(a, x, out):
+    blas.gemv(a, x, out, False)
+
+
+def test_results_written_into_any_layout():
+    a, b, x = rand(5, 3), rand(3, 4), rand(3)
+    for out in (np.empty((4, 5)).T, np.empty((5, 8))[:, ::2], np.empty((10, 4))[::-2]):
+        gemm_into(a, b, out)
+        assert_close(out, a @ b, np.float64)
+    for out in (np.empty(10)[::2], np.empty(5)[::-1]):
+        gemv_into(a, x, out)
+        assert_close(out, a @ x, np.float64)
+
+
 def test_layout_takes_transposes_without_copying():
     assert blas.layout(3, 4, 4, 1) == (blas.NO_TRANS, 4)
     assert blas.layout(3, 4, 1, 3) == (blas.TRANS, 3)  # x.T of a contiguous 4 x 3

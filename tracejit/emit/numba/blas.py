@@ -163,7 +163,7 @@ def xgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
     raise NotImplementedError("called from compiled code only")
 
 
-def xgemv(t, m, n, a, lda, x, incx, y):
+def xgemv(t, m, n, a, lda, x, incx, y, incy):
     """y = op(a) @ x, a stored m x n row-major; nopython only."""
     raise NotImplementedError("called from compiled code only")
 
@@ -186,19 +186,19 @@ def xgemm_overload(ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
 
 
 @overload(xgemv)
-def xgemv_overload(t, m, n, a, lda, x, incx, y):
+def xgemv_overload(t, m, n, a, lda, x, incx, y, incy):
     dtype = np.dtype(a.dtype.name)
     gemv, scalar = EXTERNALS[dtype][1], dtype.type
     if dtype.kind == "c":
-        def impl(t, m, n, a, lda, x, incx, y):
+        def impl(t, m, n, a, lda, x, incx, y, incy):
             alpha, beta = np.ones(1, scalar), np.zeros(1, scalar)
             gemv(ROW_MAJOR, t, m, n, alpha.ctypes, a.ctypes, lda, x.ctypes, incx,
-                 beta.ctypes, y.ctypes, 1)
+                 beta.ctypes, y.ctypes, incy)
         return impl
     one, zero = scalar(1), scalar(0)
 
-    def impl(t, m, n, a, lda, x, incx, y):
-        gemv(ROW_MAJOR, t, m, n, one, a.ctypes, lda, x.ctypes, incx, zero, y.ctypes, 1)
+    def impl(t, m, n, a, lda, x, incx, y, incy):
+        gemv(ROW_MAJOR, t, m, n, one, a.ctypes, lda, x.ctypes, incx, zero, y.ctypes, incy)
     return impl
 
 
@@ -247,7 +247,8 @@ def check_size(*sizes):
 
 @njit
 def gemm(a, b, out):
-    """out[...] = a @ b for 2-D a (m x k), b (k x n); `out` C-contiguous (m x n)."""
+    """out[...] = a @ b for 2-D a (m x k), b (k x n) into `out` (m x n; written
+    through a contiguous temporary where BLAS cannot write it: not row-major)."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
@@ -257,13 +258,19 @@ def gemm(a, b, out):
         return
     aa, ta, lda = matrix(a)
     bb, tb, ldb = matrix(b)
-    check_size(m, n, k, lda, ldb)
-    xgemm(ta, tb, m, n, k, aa, lda, bb, ldb, out, max(1, n))
+    to, ldc = layout(m, n, out.strides[0] // out.itemsize, out.strides[1] // out.itemsize)
+    check_size(m, n, k, lda, ldb, ldc)
+    if to == NO_TRANS:
+        xgemm(ta, tb, m, n, k, aa, lda, bb, ldb, out, ldc)
+    else:
+        c = np.empty((m, n), out.dtype)
+        xgemm(ta, tb, m, n, k, aa, lda, bb, ldb, c, max(1, n))
+        out[...] = c
 
 
 @njit
 def gemv(a, x, out, flip):
-    """out[...] = a @ x (a.T @ x when `flip`) for 2-D a, 1-D x; `out` contiguous 1-D."""
+    """out[...] = a @ x (a.T @ x when `flip`) for 2-D a, 1-D x, 1-D `out`."""
     rows, cols = a.shape
     if out.shape[0] == 0:
         return
@@ -272,11 +279,14 @@ def gemv(a, x, out, flip):
         return
     aa, t, lda = matrix(a)
     xx, incx = vector(x)
-    check_size(rows, cols, lda, incx)
+    y, incy = vector(out)
+    check_size(rows, cols, lda, incx, incy)
     if t == NO_TRANS:  # P = a, rows x cols
-        xgemv(TRANS if flip else NO_TRANS, rows, cols, aa, lda, xx, incx, out)
+        xgemv(TRANS if flip else NO_TRANS, rows, cols, aa, lda, xx, incx, y, incy)
     else:  # P = a.T, cols x rows
-        xgemv(NO_TRANS if flip else TRANS, cols, rows, aa, lda, xx, incx, out)
+        xgemv(NO_TRANS if flip else TRANS, cols, rows, aa, lda, xx, incx, y, incy)
+    if y.ctypes.data != out.ctypes.data:  # written into a contiguous copy
+        out[...] = y
 
 
 @njit
@@ -288,5 +298,5 @@ def dot(x, y):
     xx = np.ascontiguousarray(x)
     yy, incy = vector(y)
     check_size(x.shape[0], incy)
-    xgemv(NO_TRANS, 1, xx.shape[0], xx, xx.shape[0], yy, incy, out)
+    xgemv(NO_TRANS, 1, xx.shape[0], xx, xx.shape[0], yy, incy, out, 1)
     return out[0]
