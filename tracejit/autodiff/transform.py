@@ -16,7 +16,10 @@ from typing import Any, Iterator
 from tracejit import errors
 from tracejit.autodiff.build import fit, full, is_inexact, tracer_of
 from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP, WITH_ACTIVE
-from tracejit.graph.ir import Aval, Eqn, Var
+from tracejit.config import config
+from tracejit.graph.ir import Aval, Eqn, Graph, Var
+from tracejit.rewrite import rewrite
+from tracejit.rewrite.rules import STABILIZE, STABILIZE_FORMS
 from tracejit.trace.context import TraceContext
 
 
@@ -32,6 +35,7 @@ def active_vars(eqns: list[Eqn], roots: list[Var]) -> set[Var]:
 def backward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var], outputs: list[Var],
              cts: list[Any]) -> list[Any]:
     """Cotangents of `roots` given cotangents `cts` of `outputs` (None: zero)."""
+    eqns, outputs = stabilized(ctx, eqns, outputs)
     active = active_vars(eqns, roots)
     acc: dict[Var, Any] = {}
     for v, ct in zip(outputs, cts, strict=True):
@@ -49,6 +53,31 @@ def backward(ctx: TraceContext, eqns: list[Eqn], roots: list[Var], outputs: list
                 if ct is not None and v in active:
                     accumulate(acc, v, ct)
     return [acc.get(v) for v in roots]
+
+
+def stabilized(ctx: TraceContext, eqns: list[Eqn],
+               outputs: list[Var]) -> tuple[list[Eqn], list[Var]]:
+    """The equations to differentiate with the numerical-stability rewrites applied
+    first (unless `config.stability` is off): the derivative of the stable formula is
+    stable, where the chain rule through the naive one is not (d/dz log(1/(1+exp(-z)))
+    at z = -800 is 1, not the nan of inf/inf). Equations the rewrites made are recorded
+    in the context; the forward value itself is stabilized by the compile pipeline."""
+    if not config.stability or not eqns:
+        return eqns, outputs
+    defined = {v for eqn in eqns for v in eqn.outputs}
+    free = tuple(dict.fromkeys(v for eqn in eqns for v in eqn.inputs if v not in defined))
+    graph = Graph(free, tuple(eqns), tuple(outputs))
+    fired: list = []
+    for rules in (STABILIZE_FORMS, STABILIZE):
+        graph = rewrite(graph, rules, fired)
+    if not fired:
+        return eqns, outputs
+    known = set(map(id, eqns))
+    for eqn in graph.eqns:
+        if id(eqn) not in known:
+            ctx.eqns.append(eqn)
+            ctx.producer.update((v, eqn) for v in eqn.outputs)
+    return list(graph.eqns), list(graph.outputs)
 
 
 @contextlib.contextmanager

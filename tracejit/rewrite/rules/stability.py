@@ -23,8 +23,11 @@ from tracejit.rewrite.engine import ANY, P, RuleSet
 
 
 def softplus(x: Var) -> Var:
-    """log(1 + exp(x)) without overflow."""
-    tail = op.log1p(op.exp(op.negative(op.absolute(x))))
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)), with -|x| spelled
+    min(x, -x), whose derivative at 0 is 0 (ties split, as in JAX), so the derivative
+    of the whole at 0 is max's 1/2, the sigmoid's value there (abs's subgradient 1 at 0
+    would make it 0)."""
+    tail = op.log1p(op.exp(op.minimum(x, op.negative(x))))
     return op.add(op.maximum(x, 0), tail)
 
 
@@ -124,10 +127,17 @@ def log_of_gathered_softmax(x: Var, total: Eqn, picked: Eqn) -> Var | None:
 
 
 def nonpositive(x: Var) -> bool:
-    """x is -|y|: exp(x) <= 1 cannot overflow (softplus's own tail, which the rule for
-    log1p(exp(x)) must leave alone, or it rewrites its own replacement again and again)."""
-    neg = producer_of(x)
-    inner = producer_of(neg.inputs[0]) if neg is not None and neg.op == "negative" else None
+    """x is -|y| (as -abs(y) or min(y, -y)): exp(x) <= 1 cannot overflow (softplus's
+    own tail, which the rule for log1p(exp(x)) must leave alone, or it rewrites its own
+    replacement again and again)."""
+    made = producer_of(x)
+    if made is None:
+        return False
+    if made.op == "minimum":
+        y, other = made.inputs
+        negated = producer_of(other)
+        return negated is not None and negated.op == "negative" and negated.inputs[0] is y
+    inner = producer_of(made.inputs[0]) if made.op == "negative" else None
     return inner is not None and inner.op == "absolute"
 
 
