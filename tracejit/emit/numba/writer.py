@@ -158,6 +158,11 @@ class Writer:
         params = ([self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
                   + [self.name(v) for v in self.out_args])
         dim_lines = [f"    d{k} = dims[{k}]" for k in range(len(self.dims))]
+        if self.hooks:
+            # Numba sets up the Python API at the first object-mode block it lowers and
+            # reuses it in the later ones: that first block must dominate them (one in a
+            # loop does not dominate one after it: "Instruction does not dominate all uses")
+            dim_lines += ["    with numba.objmode():", "        pass"]
         outs = ", ".join(self.name(v) for v in self.graph.outputs)
         text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
                 "from tracejit.emit.numba import vecmath as vm",
