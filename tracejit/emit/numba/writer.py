@@ -158,7 +158,8 @@ class Writer:
         params = ([self.name(v) for v in self.graph.inputs] + ["dims"] + self.const_names
                   + [self.name(v) for v in self.out_args])
         dim_lines = [f"    d{k} = dims[{k}]" for k in range(len(self.dims))]
-        if self.hooks:
+        blocks = [line for line in self.lines if line.lstrip().startswith("with numba.objmode(")]
+        if blocks and blocks[0].startswith("     "):
             # Numba sets up the Python API at the first object-mode block it lowers and
             # reuses it in the later ones: that first block must dominate them (one in a
             # loop does not dominate one after it: "Instruction does not dominate all uses")
