@@ -6,10 +6,12 @@ for each kernel, what is computed per iteration and what is read from memory.
 
 The rules, in the order they apply:
 
-* Elementwise ops and views (`slice`, `transpose`, `broadcast_to`, and reshapes that
-  only add or drop length-1 axes) are computed inside the loop of whatever consumes
-  them. A view costs nothing: it composes into the index map of the read (`IndexMap`),
-  so `x[1:] - x[:-1]` reads `x` twice at shifted indices and never copies.
+* Elementwise ops and views (`slice`, `transpose`, `broadcast_to`, reshapes that
+  only add or drop length-1 axes, and `gather` by 0-d indices: `x[i, 1:]` with a traced
+  `i`) are computed inside the loop of whatever consumes them. A view costs nothing: it
+  composes into the index map of the read (`IndexMap`), so `x[1:] - x[:-1]` reads `x`
+  twice at shifted indices and never copies. A 0-d index is a run-time offset (`At`),
+  wrapped and bounds-checked once by a `Call` of the gather placed where it was.
 * A value is stored to memory (materialized) when it must exist as an array: a graph
   output, an input of a library call, the target of a `set_slice`; or when inlining it
   would compute it more than once per element: it has consumers in two loops or at two
@@ -21,6 +23,9 @@ The rules, in the order they apply:
   copy-then-assign; it writes into its target's buffer directly when nothing else reads
   that buffer afterwards and the buffer is the plan's to overwrite: made by its own
   loops, or an input the caller declares `writable` (a loop body's carried arrays).
+  So does `scatter` (`scatter_add`) by 0-d indices, `x[i] = v` (`+=`); it reads the
+  target in its own loop only where it writes, or on rows it does not write (`x[i] =
+  x[i - 1] + v` is in place), and no later kernel reads the target.
 * Consecutive loops over the same shape merge into one, so two outputs of one chain are
   computed in one pass.
 * A slice update that writes back the very slice it read, `set_slice(x, x[s], s)` (what
@@ -30,6 +35,7 @@ The rules, in the order they apply:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -39,9 +45,34 @@ from tracejit.rewrite.dce import eliminate_dead_code
 VIEW_OPS = frozenset({"slice", "transpose", "broadcast_to", "reshape"})
 FOLDABLE = frozenset({"sum", "prod", "max", "min", "any", "all", "reduce"})
 
+INDEXING_OPS = frozenset({"gather", "scatter", "scatter_add"})
+
+
+@dataclass(frozen=True)
+class At:
+    """A run-time offset, ``shift + scale * k``: k is index input `pos` of the gather or
+    scatter whose output is `var`, wrapped and bounds-checked before any loop reads it."""
+
+    var: Var
+    pos: int
+    scale: int = 1
+    shift: int = 0
+
+
 #: per axis of the array read: (loop axis or None, step, offset); the element read at
-#: loop index i is ``offset + step * i[axis]`` (just ``offset`` when axis is None)
-IndexMap = tuple[tuple[Union[int, None], int, int], ...]
+#: loop index i is ``offset + step * i[axis]`` (just ``offset`` when axis is None, where
+#: it may be an `At`)
+IndexMap = tuple[tuple[Union[int, None], int, Union[int, At]], ...]
+
+
+def scalar_indexed(e: Eqn) -> bool:
+    """A gather or scatter whose index inputs are all 0-d: basic indexing at run-time
+    offsets (NumPy's result is the same)."""
+    return e.op in INDEXING_OPS and all(v.ndim == 0 for v in index_inputs(e))
+
+
+def index_inputs(e: Eqn) -> tuple[Var, ...]:
+    return e.inputs[1:] if e.op == "gather" else e.inputs[2:]
 
 
 def identity_map(ndim: int) -> IndexMap:
@@ -65,11 +96,9 @@ def view_input_map(eqn: Eqn, m: IndexMap) -> IndexMap:
     src = eqn.inputs[0].shape
     dst = eqn.outputs[0].shape
     if eqn.op == "slice":
-        out = []
-        for (start, _, step), (axis, s, off) in zip(eqn.params["triples"], m, strict=True):
-            out.append((axis, step * s, start + step * off) if axis is not None
-                       else (None, 0, start + step * off))
-        return tuple(out)
+        return tuple(sliced(t, entry) for t, entry in zip(eqn.params["triples"], m, strict=True))
+    if eqn.op == "gather":
+        return index_map(eqn, m)
     if eqn.op == "transpose":
         out = [None] * len(src)
         for k, a in enumerate(eqn.params["axes"]):
@@ -80,6 +109,38 @@ def view_input_map(eqn: Eqn, m: IndexMap) -> IndexMap:
     # unit reshape: match the non-1 axes in order
     kept = iter(entry for entry, n in zip(m, dst, strict=True) if n != 1)
     return tuple(next(kept) if n != 1 else (None, 0, 0) for n in src)
+
+
+def sliced(triple: tuple[int, int, int], entry: tuple) -> tuple:
+    """The entry for an axis sliced by `triple`, read through `entry`."""
+    (start, _, step), (axis, s, off) = triple, entry
+    if axis is not None:
+        return (axis, step * s, start + step * off)
+    if isinstance(off, At):
+        return (None, 0, At(off.var, off.pos, step * off.scale, start + step * off.shift))
+    return (None, 0, start + step * off)
+
+
+def index_map(eqn: Eqn, m: IndexMap) -> IndexMap:
+    """The map for the array a `scalar_indexed` gather reads (a scatter writes), given
+    the map of its result (update): the result has one axis per slice and new axis."""
+    out, entries, pos = [], iter(m), 0
+    for item in eqn.params["spec"]:
+        if item[0] == "s":
+            out.append(sliced(item[1:], next(entries)))
+        elif item[0] == "n":
+            next(entries)
+        else:
+            out.append((None, 0, At(eqn.outputs[0], pos)))
+            pos += 1
+    return tuple(out)
+
+
+def update_map(e: Eqn) -> IndexMap:
+    """The map a scatter loop (over the update's shape) writes its target through."""
+    if e.op == "set_slice":
+        return tuple((k, step, start) for k, (start, _, step) in enumerate(e.params["triples"]))
+    return index_map(e, identity_map(e.inputs[1].ndim))
 
 
 def expands(m: IndexMap, loop_shape: tuple[int, ...]) -> bool:
@@ -212,7 +273,9 @@ class Planner:
             return "scalar"
         if e.op in FOLDABLE and foldable(e):
             return "reduce"
-        if e.op == "set_slice":
+        if e.op == "gather" and scalar_indexed(e):
+            return "view"
+        if e.op == "set_slice" or scalar_indexed(e):
             return "scatter"
         return "inline" if inlinable(e) else "call"
 
@@ -228,6 +291,8 @@ class Planner:
                 stored.update(e.inputs)
             if kind == "scatter":
                 stored.add(e.inputs[0])
+            if e.op in INDEXING_OPS:
+                stored.update(index_inputs(e))  # checked once, then read as offsets
         # uses[v]: the (root, index map, loop shape) at which v is needed
         uses: dict[Var, set] = {}
         for e in reversed(self.graph.eqns):
@@ -256,7 +321,7 @@ class Planner:
             return
         sites = set().union(*(uses.get(v, set()) for v in e.outputs))
         out_shape = e.outputs[0].shape
-        for v in e.inputs:
+        for v in e.inputs[:1] if kind == "view" else e.inputs:
             for root, m, shape in sites:
                 vm = view_input_map(e, m) if kind == "view" else broadcast_map(v.shape,
                                                                                out_shape, m)
@@ -278,9 +343,14 @@ class Planner:
             elif kind == "scatter":
                 kernels.append(self.scatter_loop(e))
             else:
+                if e.op == "gather":
+                    kernels.append(Call(e))  # checks its indices; loops read x through At
                 for v in e.outputs:
                     if v in self.stored and v not in self.graph.inputs:
                         self.store(kernels, v)
+        for k, kernel in enumerate(kernels):
+            if isinstance(kernel, Loop) and kernel.scatter and kernel.scatter.op != "set_slice":
+                kernel.in_place = self.updates_in_place(kernels, k)
         return Plan(self.graph, kernels, self.stored)
 
     def store(self, kernels: list[Kernel], v: Var) -> None:
@@ -307,12 +377,35 @@ class Planner:
         # in place only into a buffer this plan's own loops made (a library call's
         # result may be a view of something still live) or a writable input, that
         # nothing reads afterwards
-        producer = self.producer.get(target)
-        fresh = target in self.writable if producer is None else \
-            self.kind[producer] not in ("call", "reduce")
-        loop.in_place = (fresh and target not in self.graph.outputs and not later
-                         and not reads_target)
+        loop.in_place = (self.overwritable(target) and target not in self.graph.outputs
+                         and not later and not reads_target)
         return loop
+
+    def overwritable(self, target: Var) -> bool:
+        producer = self.producer.get(target)
+        return target in self.writable if producer is None else \
+            self.kind[producer] not in ("call", "reduce")
+
+    def updates_in_place(self, kernels: list[Kernel], k: int) -> bool:
+        """Whether scatter loop `k` by 0-d indices may write into its target's buffer:
+        the plan's to overwrite, no output, seen by no library call (whose result may be
+        a view of it) nor a transpose (the backend may make it a view), read by no later
+        kernel, and read by this loop only where it writes or where it does not write
+        (a single iteration reads everything before it writes)."""
+        loop = kernels[k]
+        e = loop.scatter
+        target = e.inputs[0]
+        if not self.overwritable(target) or target in self.graph.outputs or any(
+                c is not e and (self.kind[c] == "call" or c.op == "transpose")
+                for c in self.consumers.get(target, [])):
+            return False
+        if any(target in kernel_reads(kernel) for kernel in kernels[k + 1:]):
+            return False
+        write = update_map(e)
+        return math.prod(loop.shape) <= 1 or all(
+            all(r == w or (r[0] is None and w[0] is None) for r, w in zip(s.index, write,
+                                                                         strict=True))
+            for s in loop.body if isinstance(s, Read) and s.var is target)
 
     def value(self, loop: Loop, v: Var, m: IndexMap, own: bool = False) -> int:
         """Body position of `v` read through `m`, adding the steps that compute it."""
@@ -347,3 +440,11 @@ class Planner:
         if key is not None:
             loop.memo[key] = pos
         return pos
+
+
+def kernel_reads(kernel: Kernel) -> set[Var]:
+    """The arrays a kernel reads (a scatter: its target too)."""
+    if isinstance(kernel, Call):
+        return set(kernel.eqn.inputs)
+    found = {s.var for s in kernel.body if isinstance(s, Read)}
+    return found | ({kernel.scatter.inputs[0]} if kernel.scatter else set())

@@ -6,6 +6,18 @@ negative and bounds-checked (IndexError, as NumPy), then the trailing slices are
 element by element. Updates run in index order, so a repeated index keeps the last
 assignment (`scatter`) or accumulates (`scatter_add`, `np.add.at`), as in NumPy. Other
 forms go through object mode (see `calls.object_mode`).
+
+Indexing by 0-d indices only (`x[i, 1:]`, `x[:, i]`, `x[i] = v` with a traced `i`: a loop
+counter) is no call: the fusion plan reads the gather as a view and writes the scatter as
+a slice update, at run-time offsets (`fusion.At`). Here each such index is wrapped and
+checked once, before the loops read it (`check_indices`), and rendered (`offset`).
+
+    # f:f64[:] = gather: index checks, reads are views  (model.py:9)
+    f_k0 = np.intp(b)
+    if f_k0 < 0:
+        f_k0 += d3
+    if f_k0 < 0 or f_k0 >= d3:
+        raise IndexError("index " + str(b) + " is out of bounds for axis 0 with size " + ...)
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from tracejit.emit.numba import scalars
 from tracejit.graph.ir import Eqn, Var
+from tracejit.rewrite.fusion import At, identity_map, index_inputs, index_map, scalar_indexed
 
 if TYPE_CHECKING:
     from tracejit.emit.numba.writer import Writer
@@ -63,6 +76,10 @@ def gather(w: Writer, eqn: Eqn, check: bool) -> bool:
     x, *indices = eqn.inputs
     (y,) = eqn.outputs
     spec, m = eqn.params["spec"], len(indices)
+    if scalar_indexed(eqn):  # a view in fusion plans (`view_checks`); here, a copy
+        if not check:
+            view_copy(w, eqn)
+        return True
     if check:
         return native_form(x, spec, tuple(indices))
     w.emit(f"{w.name(y)} = np.empty({w.shape_tuple(y.shape)}, dtype={scalars.cast(y.dtype)})")
@@ -94,3 +111,68 @@ def scatter(w: Writer, eqn: Eqn, check: bool) -> bool:
 
 
 NATIVE = {"gather": gather, "scatter": scatter, "scatter_add": scatter}
+
+
+# --- indexing by 0-d indices: views and slice updates at run-time offsets ---------------
+
+
+def index_axes(spec: tuple) -> list[int]:
+    """The axis of the indexed array each index input picks from."""
+    axes, axis = [], 0
+    for item in spec:
+        if item[0] == "a":
+            axes.append(axis)
+        axis += item[0] != "n"
+    return axes
+
+
+def index_name(w: Writer, var: Var, pos: int) -> str:
+    return f"{w.name(var)}_k{pos}"
+
+
+def check_indices(w: Writer, eqn: Eqn) -> None:
+    """`<out>_k<pos>`: each 0-d index of `eqn`, wrapped when negative and checked against
+    its axis (IndexError with NumPy's message). Unsigned indices never wrap."""
+    x, out = eqn.inputs[0], eqn.outputs[0]
+    for pos, (axis, v) in enumerate(zip(index_axes(eqn.params["spec"]), index_inputs(eqn),
+                                        strict=True)):
+        k, extent, i = index_name(w, out, pos), w.dim(x.shape[axis]), w.name(v)
+        message = (f'"index " + str({i}) + " is out of bounds for axis {axis} with size " '
+                   f"+ str({extent})")
+        if v.dtype.kind == "u":
+            w.emit(f"if {i} >= np.uint64({extent}):")
+            w.emit(f"    raise IndexError({message})")
+            w.emit(f"{k} = np.intp({i})")
+            continue
+        w.emit(f"{k} = np.intp({i})")
+        w.emit(f"if {k} < 0:")
+        w.emit(f"    {k} += {extent}")
+        w.emit(f"if {k} < 0 or {k} >= {extent}:")
+        w.emit(f"    raise IndexError({message})")
+
+
+def offset(w: Writer, at: At) -> str:
+    """The element an `At` offset reads: the checked index, sliced by the views between."""
+    k = index_name(w, at.var, at.pos)
+    if (at.scale, at.shift) == (1, 0):
+        return k
+    term = k if abs(at.scale) == 1 else f"{abs(at.scale)} * {k}"
+    return f"np.uintp({w.dim(at.shift)} {'+' if at.scale > 0 else '-'} {term})"
+
+
+def view_checks(w: Writer, eqn: Eqn) -> None:
+    """The kernel of a gather the fusion plan reads as a view: its index checks."""
+    w.comment(eqn, "index checks, reads are views")
+    check_indices(w, eqn)
+
+
+def view_copy(w: Writer, eqn: Eqn) -> None:
+    """`y = x[i, 1:]` as a copy, element by element."""
+    (y,) = eqn.outputs
+    check_indices(w, eqn)
+    w.allocate(y)
+    depth = w.open_loops(list(range(y.ndim)), [w.dim(n) for n in y.shape], False)
+    at = ", ".join(f"i{k}" for k in range(y.ndim))
+    read = f"{w.name(eqn.inputs[0])}[{w.index(index_map(eqn, identity_map(y.ndim)))}]"
+    w.emit(f"{w.name(y)}[{at}] = {read}" if y.ndim else f"{w.name(y)} = {read}")
+    w.indent -= depth

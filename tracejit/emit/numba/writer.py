@@ -25,10 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from tracejit.emit.numba import calls, scalars
+from tracejit.emit.numba import calls, indexing, scalars
 from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
-from tracejit.rewrite.fusion import VIEW_OPS, Call, IndexMap, Loop, Part, Plan, Read
+from tracejit.rewrite.fusion import (
+    VIEW_OPS,
+    At,
+    Call,
+    IndexMap,
+    Loop,
+    Part,
+    Plan,
+    Read,
+    scalar_indexed,
+    update_map,
+)
 from tracejit.rewrite.memory import plan_memory
 
 RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm", "blas"})
@@ -104,6 +115,9 @@ class Writer:
     def index(self, m: IndexMap) -> str:
         parts = []
         for axis, step, offset in m:
+            if isinstance(offset, At):  # a run-time index (x[i] with a traced i)
+                parts.append(indexing.offset(self, offset))
+                continue
             if axis is None:
                 parts.append(self.dim(offset) if offset else "0")
                 continue
@@ -124,7 +138,7 @@ class Writer:
         aliases, after = {v}, False
         for e in self.graph.eqns:
             uses = sum(u in aliases for u in e.inputs)
-            if e.op in VIEW_OPS and uses:
+            if (e.op in VIEW_OPS or e.op == "gather" and scalar_indexed(e)) and uses:
                 aliases.update(e.outputs)
             elif e is eqn:
                 after = True
@@ -190,6 +204,8 @@ class Writer:
         for kernel in self.plan.kernels:
             if isinstance(kernel, Loop):
                 self.loop(kernel)
+            elif kernel.eqn.op == "gather" and scalar_indexed(kernel.eqn):
+                indexing.view_checks(self, kernel.eqn)
             else:
                 calls.emit_call(self, kernel.eqn)
 
@@ -284,16 +300,21 @@ class Writer:
             refs = self.body(loop)
             self.emit(f"{self.name(out)} = {refs[loop.scatter_value]}")
             return
+        moving = eqn.op != "set_slice"  # x[i] = v: the written part moves with i
+        if moving:
+            indexing.check_indices(self, eqn)
         if out in self.storage:  # a buffer that already holds the target outside the slice
             self.emit(f"{self.name(out)} = {self.storage[out]}")
+            if moving:
+                self.emit(f"{self.name(out)}[:] = {self.name(target)}")
         else:
             copy = "" if loop.in_place else ".copy()"
             self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
         depth = self.open_loops(list(range(len(loop.shape))), extents, True)
         refs = self.body(loop)
-        write = tuple((k, step, start) for k, (start, _, step)
-                      in enumerate(eqn.params["triples"]))
-        self.emit(f"{self.name(out)}[{self.index(write)}] = {refs[loop.scatter_value]}")
+        assign = "+=" if eqn.op == "scatter_add" else "="
+        self.emit(f"{self.name(out)}[{self.index(update_map(eqn))}] {assign} "
+                  f"{refs[loop.scatter_value]}")
         self.indent -= depth
 
     def reduce_loop(self, loop: Loop, extents: list[str]) -> None:
