@@ -17,6 +17,7 @@ outputs that are the compiled code's own fresh arrays or scalars.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -44,8 +45,13 @@ def position_kinds(args: tuple, static: frozenset[int]) -> tuple[str, ...] | Non
 
 
 class FastPath:
-    def __init__(self, kinds: tuple[str, ...]) -> None:
+    def __init__(self, kinds: tuple[str, ...],
+                 failed: Callable[[Exception, tuple], None] | None = None) -> None:
         self.kinds = kinds
+        #: a bound method called with what the compiled call raised and the arguments
+        #: before it propagates (`Jitted.run_failed` raises it located instead); held
+        #: weakly, as its object holds this
+        self.failed = weakly(failed) if failed is not None else (lambda exc, args: None)
         self.table: dict[Any, tuple] = {}
         self.source, self.call = self.generate()
 
@@ -74,10 +80,15 @@ class FastPath:
             "    except (KeyError, AttributeError, TypeError):\n"
             "        return MISS\n"
             f"    counter[0] += 1\n"
-            f"    out = run({''.join(p + ', ' for p in passed)}*extra)\n"
+            "    try:\n"
+            f"        out = run({''.join(p + ', ' for p in passed)}*extra)\n"
+            "    except Exception as exc:\n"
+            "        failed(exc, args)\n"
+            "        raise\n"
             "    return out if post is None else post(out)\n")
         self.counter = [0]
-        namespace = {"MISS": MISS, "table": self.table, "counter": self.counter}
+        namespace = {"MISS": MISS, "table": self.table, "counter": self.counter,
+                     "failed": self.failed}
         exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
         return source, namespace["fast_call"]
 
@@ -101,6 +112,18 @@ class FastPath:
             self.table[tuple(parts)] = (run, extra, post)
         except TypeError:  # an unhashable static value
             pass
+
+
+def weakly(method: Callable[..., None]) -> Callable[..., None]:
+    """`method` (bound) without a strong reference to its object."""
+    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+
+    def call(*args: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(*args)
+
+    return call
 
 
 def result_builder(traced: Any) -> tuple[bool, Callable | None]:

@@ -193,7 +193,7 @@ class Jitted:
         if not ok:
             return
         if self._fast is None or self._fast.kinds != kinds:
-            self._fast = FastPath(kinds)
+            self._fast = FastPath(kinds, self.run_failed)
             self._fast_call = self._fast.call
         self._fast.add(args, runner[0], runner[1], post)
 
@@ -206,7 +206,11 @@ class Jitted:
     def execute(self, entry: Entry, leaves: list[Any], captured: list[Any]) -> Any:
         traced = entry.traced
         inputs = [input_value(leaves[i]) for i in traced.arg_leaves] + captured
-        results = entry.run(*inputs)
+        try:
+            results = entry.run(*inputs)
+        except Exception as exc:  # located at the user's line (tracejit.debug.errors)
+            self.run_failed(exc, (), entry, inputs)
+            raise
         # Outputs first: a returned copy of an argument's old value must not see the
         # write-back (nor may a result that is an input array itself: passed through a
         # loop, or a donated input's memory reused). Views of arguments are rebuilt
@@ -230,6 +234,17 @@ class Jitted:
             if spec[0] == "view":
                 outs[i] = view_value(spec, leaves, captured)
         return tree.unflatten(traced.out_tree, outs)
+
+    def run_failed(self, exc: Exception, args: tuple, entry: Entry | None = None,
+                   inputs: list[Any] | None = None) -> None:
+        """A compiled call raised `exc`: raise it located at the user's line, or return
+        and let the caller re-raise it. The fast path passes only its `args`."""
+        from tracejit.debug.errors import relocate
+
+        if entry is None:
+            entry, leaves, captured = self.entry_for(args, {})
+            inputs = [input_value(leaves[i]) for i in entry.traced.arg_leaves] + captured
+        relocate(self, entry, inputs or [], exc)
 
     def overlapping(self, entry: Entry, leaves: list[Any], captured: list[Any]) -> bool:
         """Distinct argument or captured arrays sharing memory, in a function that

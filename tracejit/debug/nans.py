@@ -5,7 +5,10 @@ every input was finite, the compiled graph is run again in the NumPy interpreter
 equation at a time (loop bodies one iteration at a time) until an equation makes a
 non-finite value from finite inputs, and `NonFiniteError` (a FloatingPointError) names
 it: its op, its inputs' ranges, the user's file:line, the loop iteration. Nothing is
-written back and nothing is returned from the failing call.
+written back and nothing is returned from the failing call; arguments the compiled code
+updated in place (the Numba backend reuses the memory of arrays the function overwrites)
+get their values back from the snapshot taken before the call, also when the call
+raises (`tracejit.debug.errors` then locates the error from the restored values).
 
 Off, it costs nothing: a jitted function checks the flag only on its general call path,
 and setting `config.debug_nans` sends every function back to that path
@@ -16,29 +19,18 @@ and setting `config.debug_nans` sends every function back to that path
 from __future__ import annotations
 
 import dataclasses
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tracejit.debug import rerun
+from tracejit.debug.rerun import Finding, Rule
 from tracejit.errors import TracejitError
 from tracejit.graph.ir import Eqn, Graph, type_str
-from tracejit.graph.ops import OPS, run_impl
 
 
 class NonFiniteError(TracejitError, FloatingPointError):
     """A jitted function made a NaN or an infinity from finite inputs (`debug_nans`)."""
-
-
-@dataclass
-class Finding:
-    """The first equation that made a non-finite value from finite inputs."""
-
-    eqn: Eqn
-    inputs: list[Any]
-    outputs: list[Any]
-    loops: list[tuple[Eqn, int]]  # enclosing loop equations and their iteration, outermost first
 
 
 def is_finite(value: Any) -> bool:
@@ -57,15 +49,29 @@ def checked(jitted: Any, entry: Any) -> Any:
 
     def run_checked(*inputs: Any) -> list[Any]:
         saved = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in inputs]
-        results = run(*inputs)
+        try:
+            results = run(*inputs)
+        except Exception:
+            restore(inputs, saved)  # then located by `tracejit.debug.errors`
+            raise
         if all_finite(results) or not all_finite(saved):
             return results
         error = diagnose(jitted, entry.graph or entry.traced.graph, saved, results)
         if error is not None:
+            restore(inputs, saved)
             raise error
         return results
 
+    run_checked.restores = True  # type: ignore[attr-defined]
     return dataclasses.replace(entry, run=run_checked)
+
+
+def restore(inputs: tuple, saved: list[Any]) -> None:
+    """Give back their values to the input arrays a failed call updated in place (the
+    Numba backend reuses the memory of arguments the function overwrites)."""
+    for x, old in zip(inputs, saved, strict=True):
+        if isinstance(x, np.ndarray) and x.flags.writeable:
+            np.copyto(x, old)
 
 
 def diagnose(jitted: Any, graph: Graph, inputs: list[Any], results: list[Any]
@@ -88,58 +94,21 @@ def diagnose(jitted: Any, graph: Graph, inputs: list[Any], results: list[Any]
         "interpreter")
 
 
+def culprit(eqn: Eqn, ins: list[Any], outs: list[Any]) -> bool:
+    """Finite inputs made a non-finite output (an equation without inputs is a literal:
+    its infinities are meant)."""
+    return bool(eqn.inputs) and all_finite(ins) and not all_finite(outs)
+
+
+#: loops are searched while their inputs and carries are finite
+NONFINITE = Rule(enter=all_finite, culprit=culprit, go_on=all_finite)
+
+
 def hunt(graph: Graph, args: list[Any], loops: list[tuple[Eqn, int]]
          ) -> tuple[Finding | None, list[Any]]:
     """Run `graph` equation by equation; stop at the first equation whose inputs are
     finite and whose outputs are not. Returns it (or None) and the graph's outputs."""
-    env = dict(zip(graph.inputs, args, strict=True))
-    for eqn in graph.eqns:
-        if OPS[eqn.op].extra.get("effect"):
-            continue  # already ran (a print would print twice)
-        ins = [env[v] for v in eqn.inputs]
-        finite_in = all_finite(ins)
-        if finite_in and eqn.op in LOOPS:
-            finding = LOOPS[eqn.op](eqn, ins, loops)
-            if finding is not None:
-                return finding, []
-        outs = run_impl(OPS[eqn.op], ins, eqn.params)
-        # an equation without inputs is a literal: its infinities are meant
-        if eqn.inputs and finite_in and not all_finite(outs):
-            return Finding(eqn, ins, outs, list(loops)), []
-        env.update(zip(eqn.outputs, outs, strict=True))
-    return None, [env[v] for v in graph.outputs]
-
-
-def hunt_scan(eqn: Eqn, ins: list[Any], loops: list) -> Finding | None:
-    """`scan_impl` (tracejit/scan/op.py) with the body hunted, step by step."""
-    p = eqn.params
-    nc, ncar, length = p["n_consts"], p["n_carry"], p["length"]
-    consts, carries, xs = ins[:nc], ins[nc:nc + ncar], ins[nc + ncar:]
-    for k in range(length - 1, -1, -1) if p["reverse"] else range(length):
-        step = [np.int64(k), *consts, *carries, *(x[k] for x in xs)]
-        finding, outs = hunt(p["body"], step, [*loops, (eqn, k)])
-        if finding is not None or not all_finite(outs[:ncar]):
-            return finding  # None: a literal made the carry non-finite
-        carries = [np.asarray(c) for c in outs[:ncar]]
-    return None
-
-
-def hunt_while(eqn: Eqn, ins: list[Any], loops: list) -> Finding | None:
-    p = eqn.params
-    ncc, nbc = p["n_cond_consts"], p["n_body_consts"]
-    cond_consts, body_consts, carries = ins[:ncc], ins[ncc:ncc + nbc], ins[ncc + nbc:]
-    k = 0
-    while True:
-        finding, test = hunt(p["cond"], [*cond_consts, *carries], [*loops, (eqn, k)])
-        if finding is not None or not bool(test[0]):
-            return finding
-        finding, carries = hunt(p["body"], [*body_consts, *carries], [*loops, (eqn, k)])
-        if finding is not None or not all_finite(carries):
-            return finding
-        k += 1
-
-
-LOOPS = {"scan": hunt_scan, "while": hunt_while}
+    return rerun.hunt(graph, args, NONFINITE, loops)
 
 
 def value_range(value: Any) -> str:
@@ -166,11 +135,7 @@ def error_for(name: str, finding: Finding) -> NonFiniteError:
     eqn = finding.eqn
     lines = [f"{eqn.op} made {' and '.join(census(o) for o in finding.outputs)}",
              "from finite inputs: " + "; ".join(value_range(x) for x in finding.inputs)]
-    for loop, k in finding.loops:
-        where = ""
-        if loop.source is not None:
-            where = f" at {os.path.basename(loop.source.filename)}:{loop.source.lineno}"
-        lines.append(f"in iteration {k} of the {loop.op} loop{where}")
+    lines += rerun.loop_lines(finding)
     params = {k: v for k, v in eqn.params.items() if not isinstance(v, Graph)}
     if params:
         lines.append(f"params: {params}")
