@@ -286,3 +286,11 @@ def test_grad_of_a_failing_function_is_located():
         tracejit.grad(tracejit.jit(loss))(np.ones(4), np.array([1, 7]))
     assert "index 7 is out of bounds for axis 0 with size 4" in str(info.value)
     assert str(info.value).startswith(f"{__file__}:{line_of(loss, 1)}")
+
+
+def test_integer_ranges_are_exact():
+    f = tracejit.jit(take_twice, backend="numpy")
+    with pytest.raises(IndexError) as info:
+        f(np.zeros(1_000_000), np.array([0, 1_000_000]))
+    expect(info, IndexError, take_twice, 1, "return x[idx] * 2.0",
+           "gather(f64[1000000] in [0, 0], i64[2] in [0, 1000000])")

@@ -118,6 +118,8 @@ def value_range(value: Any) -> str:
         return text
     if a.dtype.kind == "c":
         return f"{text}, |x| in [{np.abs(a).min():.6g}, {np.abs(a).max():.6g}]"
+    if a.dtype.kind in "iu":  # exact: an index out of bounds by one must show
+        return f"{text} in [{a.min()}, {a.max()}]"
     return f"{text} in [{a.min():.6g}, {a.max():.6g}]"
 
 
