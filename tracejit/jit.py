@@ -25,8 +25,9 @@ from tracejit.debug.recompile import History
 from tracejit.emit import compile_graph
 from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
 from tracejit.rewrite import optimize
+from tracejit.trace.capture import MISMATCH
 from tracejit.trace.context import Respecialize, current
-from tracejit.trace.driver import Static, Traced, trace
+from tracejit.trace.driver import Static, Traced, apply_rebinds, trace
 from tracejit.trace.views import Step
 
 if TYPE_CHECKING:
@@ -75,7 +76,24 @@ def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
         return ("s", type(leaf.value), leaf.value)
     if isinstance(leaf, np.ndarray):  # subclasses
         return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
+    if kind.__hash__ is None:  # an unhashable object (a dataclass): by identity
+        return ("o", kind, Identity(leaf))
     return ("s", kind, leaf)
+
+
+class Identity:
+    """A cache-key part equal only to itself's object (held, so its id is not reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Identity) and other.obj is self.obj
 
 
 class Jitted:
@@ -112,6 +130,8 @@ class Jitted:
         self.history = History()  # misses and their reasons (tracejit.debug.recompile)
         LIVE.add(self)
         functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):  # a functools.partial
+            self.__name__ = getattr(getattr(fn, "func", None), "__name__", type(fn).__name__)
 
     def __repr__(self) -> str:
         return f"<tracejit.jit {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -129,7 +149,7 @@ class Jitted:
             try:
                 bound = self.signature.bind(*args, **kwargs)
             except TypeError as exc:
-                raise TypeError(f"{self.fn.__name__}(): {exc}") from None
+                raise TypeError(f"{self.__name__}(): {exc}") from None
             bound.apply_defaults()
             values = tuple(bound.arguments[n] for n in self.names)
         if self.static_positions:
@@ -168,20 +188,21 @@ class Jitted:
         key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                               for i, x in enumerate(leaves)))
         entry = self._cache.get(key)
-        captured = fetch_captures(entry)
+        captured = fetch_captures(entry, leaves)
         if entry is None or (captured and capture_keys(captured) != entry.capture_keys):
             entry = self.compile(key, treedef, leaves, stale=entry)
-            captured = fetch_captures(entry)
+            captured = fetch_captures(entry, leaves)
         else:
             self.info.hits += 1
-            log.debug("%s: cache hit", self.fn.__name__)
+            log.debug("%s: cache hit", self.__name__)
         return entry, leaves, captured
 
     def remember_fast(self, args: tuple, entry: Entry) -> None:
         """Let calls like this one take the fast path (see `tracejit.fastcall`)."""
         runner = entry.run.fast_runner() if hasattr(entry.run, "fast_runner") else None
         traced = entry.traced
-        if runner is None or traced.captures or traced.writebacks or not entry.fresh:
+        if runner is None or traced.captures or traced.writebacks or traced.guard \
+                or traced.rebinds or not entry.fresh:
             return
         kinds = position_kinds(args, self.static_positions | self._static_floats)
         # every traced argument feeds the graph, in order (not so when an array is
@@ -233,7 +254,8 @@ class Jitted:
         for i, spec in enumerate(traced.out_specs):
             if spec[0] == "view":
                 outs[i] = view_value(spec, leaves, captured)
-        return tree.unflatten(traced.out_tree, outs)
+        out = tree.unflatten(traced.out_tree, outs)
+        return apply_rebinds(traced, out, leaves) if traced.rebinds else out
 
     def run_failed(self, exc: Exception, args: tuple, entry: Entry | None = None,
                    inputs: list[Any] | None = None) -> None:
@@ -258,7 +280,7 @@ class Jitted:
                     if not self._warned_overlap:
                         self._warned_overlap = True
                         warnings.warn(
-                            f"tracejit: {self.fn.__name__} writes to arrays and was called "
+                            f"tracejit: {self.__name__} writes to arrays and was called "
                             "with distinct arrays that overlap in memory; running it "
                             "un-jitted so NumPy's aliasing holds. Pass non-overlapping "
                             "arrays (or the same array object) to use the compiled version.",
@@ -285,7 +307,7 @@ class Jitted:
             except Respecialize as exc:
                 self._static_floats |= exc.leaves
                 log.info("%s: Python float argument(s) %s used as concrete values; retracing "
-                         "with them static", self.fn.__name__, sorted(exc.leaves))
+                         "with them static", self.__name__, sorted(exc.leaves))
                 key = (treedef, tuple(leaf_key(x, self._static_floats, i)
                                       for i, x in enumerate(leaves)))
         traced_at = time.perf_counter()
@@ -298,7 +320,7 @@ class Jitted:
         self._cache[key] = entry
         self.info.size = len(self._cache)
         log.info("%s: compiled for the %s backend (%d equations, %d after rewrites): trace "
-                 "%.1f ms, rewrite %.1f ms, emit %.1f ms", self.fn.__name__, self.backend,
+                 "%.1f ms, rewrite %.1f ms, emit %.1f ms", self.__name__, self.backend,
                  len(traced.graph.eqns), len(graph.eqns), entry.trace_seconds * 1e3,
                  entry.rewrite_seconds * 1e3, entry.compile_seconds * 1e3)
         return entry
@@ -348,7 +370,7 @@ class Jitted:
             if len(seen) > config.max_static_values and i not in self._warned:
                 self._warned.add(i)
                 warnings.warn(
-                    f"tracejit: {self.fn.__name__} has been retraced for "
+                    f"tracejit: {self.__name__} has been retraced for "
                     f"{len(seen)} distinct values of static argument leaf {i} "
                     f"(now {value!r}); Python ints, bools and static arguments are compiled "
                     "in as constants. If it changes often, pass it as an array "
@@ -402,7 +424,7 @@ def show_source(f: Jitted, *args: Any, backend: str | None = None, **kwargs: Any
     entry, _, _ = f.entry_for(args, kwargs)
     source = getattr(entry.run, "source", None)
     if source is None:
-        raise ValueError(f"{f.fn.__name__} runs on the NumPy interpreter (backend="
+        raise ValueError(f"{f.__name__} runs on the NumPy interpreter (backend="
                          f"{f.backend!r}), which generates no source; use backend='numba'")
     return source
 
@@ -429,9 +451,17 @@ def drop_fast_paths(_value: Any) -> None:
 watch("debug_nans", drop_fast_paths)
 
 
-def fetch_captures(entry: Entry | None) -> list[Any]:
-    """The captured arrays' current objects (read once per call)."""
-    return [ext.accessor() for ext in entry.traced.captures] if entry else []
+def fetch_captures(entry: Entry | None, leaves: list[Any] | None = None) -> list[Any]:
+    """The captured arrays' current objects (read once per call; `leaves`: the call's
+    argument leaves, which paths through arguments start from; None: the trace's).
+    [MISMATCH] where the trace's guard fails (its paths or aliasing changed)."""
+    if entry is None:
+        return []
+    traced = entry.traced
+    values = [ext.accessor(leaves) for ext in traced.captures]
+    if traced.guard is not None and not traced.guard(leaves, values):
+        return [MISMATCH]
+    return values
 
 
 def capture_keys(captured: list[Any]) -> tuple:

@@ -1,6 +1,7 @@
 """Trace a Python function on abstract arguments into a `Graph` plus the calling
 convention: which argument leaves feed which inputs, which captures are read, how the
-outputs are rebuilt, and which external buffers are written back."""
+outputs are rebuilt, which external buffers are written back, which attributes are
+rebound, and what must still hold on a call for the trace to apply (`Traced.guard`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from tracejit import tree
 from tracejit.graph.ir import Graph, Var
 from tracejit.rewrite import eliminate_dead_code
 from tracejit.trace import api, views
-from tracejit.trace.capture import shadow_function
+from tracejit.trace.capture import (
+    MISMATCH,
+    Objects,
+    Path,
+    Rebind,
+    alias_pattern,
+    shadow_function,
+    step_set,
+)
 from tracejit.trace.context import Buffer, External, TraceContext, tracing
 from tracejit.trace.tracer import Tracer, check_array_dtype
 
@@ -38,6 +47,12 @@ class Traced:
     out_specs: list[tuple]  # per output leaf: ("var", pos, kind, copy) | ("view", ...) | ...
     writebacks: list[tuple[tuple, int]]  # (("arg", leaf) | ("capture", k), output position)
     loops: list[Any] = field(default_factory=list)  # how each loop ran (for `explain`)
+    #: guard(leaves, captured values) -> bool: the paths to captured arrays still agree
+    #: and arrays alias as they did while tracing; None: nothing to check
+    guard: Callable[[Any, list[Any]], bool] | None = None
+    #: attributes and items set to traced values: set after each call, to the values
+    #: the graph computed (the last output leaves, after the function's own)
+    rebinds: list[Rebind] = field(default_factory=list)
 
 
 def arg_tracer(ctx: TraceContext, leaf: Any, index: int, buffers: dict[int, Buffer]) -> Any:
@@ -80,13 +95,24 @@ def trace(fn: Callable, treedef: Any, leaves: list[Any], call: Callable,
     parameter names); `call(fn, args_tree)` invokes it."""
     ctx = TraceContext(name=getattr(fn, "__name__", "f"))
     ctx.arg_names = tree.argument_paths(treedef, names)
-    with tracing(ctx):
-        buffers: dict[int, Buffer] = {}
-        tracers = [arg_tracer(ctx, leaf, i, buffers) for i, leaf in enumerate(leaves)]
-        shadow = shadow_function(ctx, fn) if hasattr(fn, "__code__") else fn
-        result = call(shadow, tree.unflatten(treedef, tracers))
-        out_leaves, out_tree = tree.flatten(result)
-        specs, out_vars = output_specs(ctx, out_leaves)
+    objects = Objects(ctx, leaves, fn)
+    try:
+        with tracing(ctx):
+            buffers: dict[int, Buffer] = {}
+            tracers = [arg_tracer(ctx, leaf, i, buffers) for i, leaf in enumerate(leaves)]
+            # objects after every array: an attribute holding an argument array shares it
+            tracers = [objects.visit(t, argument_path(leaf, i)) if t is leaf or isinstance(
+                leaf, Static) else t for i, (t, leaf) in enumerate(zip(tracers, leaves,
+                                                                        strict=True))]
+            shadow = shadow_function(ctx, fn)
+            result = call(shadow, tree.unflatten(treedef, tracers))
+            rebound = objects.finish()
+            if rebound:  # their values are outputs too, after the function's own
+                result = (result, tuple(value for _, _, value in rebound))
+            out_leaves, out_tree = tree.flatten(result)
+            specs, out_vars = output_specs(ctx, out_leaves)
+    finally:
+        objects.restore()
     writebacks = []
     for ext in ctx.externals:
         if ext.buffer.var is not ext.buffer.initial:
@@ -94,7 +120,34 @@ def trace(fn: Callable, treedef: Any, leaves: list[Any], call: Callable,
             writebacks.append((where, len(out_vars)))
             out_vars.append(ext.buffer.var)
     graph = eliminate_dead_code(ctx.graph(out_vars))
-    return finish(ctx, graph, out_tree, specs, writebacks)
+    traced = finish(ctx, graph, out_tree, specs, writebacks)
+    traced.rebinds = objects.rebinds(rebound)
+    arrays = [i for i, leaf in enumerate(leaves) if isinstance(leaf, np.ndarray)]
+    values = [leaves[i] for i in arrays] + [e.accessor() for e in traced.captures]
+    pattern = alias_pattern(values)
+    # aliasing among arrays matters on every call where some were one object while
+    # tracing, or where the function writes (distinct buffers must stay distinct)
+    check = pattern != tuple(range(len(values))) or bool(writebacks)
+    traced.guard = objects.guard(traced.captures, rebound, arrays if check else None,
+                                 pattern if check else None)
+    return traced
+
+
+def argument_path(leaf: Any, index: int) -> Path:
+    return Path(("arg", index, isinstance(leaf, Static)))
+
+
+def apply_rebinds(traced: Traced, out: Any, leaves: list[Any]) -> Any:
+    """Set the attributes and items the function rebound (`traced.rebinds`) to their
+    new values, the last part of `out`; the function's own result."""
+    result, values = out
+    for rebind, value in zip(traced.rebinds, values, strict=True):
+        container = rebind.container(leaves)
+        if container is MISMATCH:
+            raise AttributeError(f"tracejit: cannot set {rebind.describe}: the object "
+                                 "that held it while tracing is no longer reachable")
+        step_set(container, rebind.how, rebind.key, value)
+    return result
 
 
 def finish(ctx: TraceContext, graph: Graph, out_tree: Any, specs: list[tuple],
