@@ -265,6 +265,30 @@ def test_dicts_lists_and_tuples_held_by_an_argument():
     assert jf.cache_info().traces == 1
 
 
+def test_dict_subclasses():
+    class AttrDict(dict):  # an attribute-style config: p.w is p["w"]
+        def __getattr__(self, name):
+            return self[name]
+
+        def __setattr__(self, name, value):
+            self[name] = value
+
+    def f(p, x):
+        p.b += x
+        return x * p.w + p.extra["v"]
+
+    jf = jit(f)
+    ordered = collections.OrderedDict(v=np.zeros(3))
+    p, q = AttrDict(w=np.ones(3), b=np.zeros(3), extra=ordered), \
+        AttrDict(w=np.ones(3), b=np.zeros(3), extra=collections.OrderedDict(v=np.zeros(3)))
+    for k in (1.0, 2.0):
+        assert_same(jf(p, np.ones(3)), f(q, np.ones(3)))
+        assert_same(dict(p), dict(q))
+        p.w, q.w = np.full(3, k), np.full(3, k)
+        p.extra["v"], q.extra["v"] = np.full(3, -k), np.full(3, -k)
+    assert jf.cache_info().traces == 1
+
+
 def test_item_rebound_inside_the_function():
     def f(s, x):
         s.params["w"] = s.params["w"] - 0.5 * x

@@ -118,7 +118,7 @@ class Path:
     root: ("arg", leaf index, static) | ("global", globals dict, name) | ("cell", cell,
     name) | ("const", object, label). steps: ("attr", name) an instance-dict entry,
     ("slot", name) a __slots__ member, ("getattr", name) a module attribute, ("item", key)
-    a dict, list or tuple item."""
+    a dict, list or tuple item, ("ditem", key) an item of a dict subclass."""
 
     __slots__ = ("root", "steps")
 
@@ -171,6 +171,8 @@ class Path:
                 text += f".__dict__[{literal(ns, key)}]"
             elif how == "item":
                 text += f"[{literal(ns, key)}]"
+            elif how == "ditem":
+                text = f"dict.__getitem__({text}, {literal(ns, key)})"
             elif key.isidentifier() and not keyword.iskeyword(key):
                 text += f".{key}"
             else:
@@ -188,7 +190,7 @@ class Path:
         else:
             text = name
         for how, key in self.steps:
-            text += f"[{key!r}]" if how == "item" else f".{key}"
+            text += f"[{key!r}]" if how in ("item", "ditem") else f".{key}"
         return text
 
 
@@ -197,6 +199,8 @@ def step_get(value: Any, how: str, key: Any) -> Any:
         return value.__dict__[key]
     if how == "item":
         return value[key]
+    if how == "ditem":
+        return dict.__getitem__(value, key)
     return getattr(value, key)
 
 
@@ -205,6 +209,10 @@ def step_set(container: Any, how: str, key: Any, value: Any) -> None:
         container.__dict__[key] = value
     elif how == "slot":
         object.__setattr__(container, key, value)
+    elif how == "ditem":
+        dict.__setitem__(container, key, value)
+    elif how == "item" and type(container) is not list and isinstance(container, list):
+        list.__setitem__(container, key, value)
     else:
         container[key] = value
 
@@ -276,7 +284,7 @@ def alias_pattern(values: list[Any]) -> tuple[int, ...]:
 ABSENT = object()
 SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None), range, slice,
                      type(Ellipsis)})
-DICTS = (dict, collections.OrderedDict, collections.defaultdict)
+DICTS = (collections.OrderedDict, collections.defaultdict)
 _LIBRARY: dict[str, bool] = {}
 
 
@@ -351,7 +359,7 @@ class Container:
 
     def __init__(self, target: Any, how: str, node: Node, before: dict | list) -> None:
         self.target = target  # the mapping, list or (for slots) the object itself
-        self.how = how  # "attr", "slot", "item"
+        self.how = how  # "attr", "slot", "item", "ditem"
         self.node = node
         self.before = before
         self.swapped: dict[Any, Any] = {}
@@ -368,7 +376,12 @@ class Container:
             else:
                 object.__setattr__(self.target, key, value)
         elif value is ABSENT:
-            del self.target[key]
+            (dict.__delitem__ if self.how == "ditem" else type(self.target).__delitem__)(
+                self.target, key)
+        elif self.how == "ditem":
+            dict.__setitem__(self.target, key, value)
+        elif isinstance(self.target, list):
+            list.__setitem__(self.target, key, value)
         else:
             self.target[key] = value
 
@@ -432,11 +445,11 @@ class Objects:
             if len(value) <= MAX_ITEMS:
                 self.walk(self.node(value, path, parent), value, "item")
             return value
-        if kind in DICTS:
+        if kind is dict:
             if len(value) <= MAX_ITEMS:
                 self.walk(self.node(value, path, parent), value, "item")
             return value
-        if walkable_object(value):
+        if kind in DICTS or walkable_object(value):
             node = self.node(value, path, parent)
             attrs = getattr(value, "__dict__", None)
             if isinstance(attrs, dict) and len(attrs) <= MAX_ITEMS:
@@ -444,6 +457,10 @@ class Objects:
             slots = slot_names(kind)
             if slots:
                 self.walk(node, value, "slot", slots)
+            # a dict or list subclass (OrderedDict, an attribute dict): its items too,
+            # read and written with dict's own methods (no default made, no hooks run)
+            if isinstance(value, (dict, list)) and len(value) <= MAX_ITEMS:
+                self.walk(node, value, "ditem" if isinstance(value, dict) else "item")
         return value
 
     def node(self, value: Any, path: Path, parent: Node | None) -> Node:
