@@ -56,7 +56,7 @@ MAX_DEPTH = 12
 #: a container with more items than this is not walked (its arrays are read by reference)
 MAX_ITEMS = 10_000
 #: values visited per trace, at most
-MAX_VISITS = 200_000
+MAX_VISITS = 50_000
 
 
 def capture(ctx: TraceContext, a: np.ndarray, accessor: Callable[..., Any] | None,
@@ -315,6 +315,7 @@ def walkable_object(value: Any) -> bool:
     return hasattr(value, "__dict__") or slot_names(kind) != ()
 
 
+@functools.lru_cache(maxsize=1024)
 def slot_names(kind: type) -> tuple[str, ...]:
     names: list[str] = []
     for klass in kind.__mro__:
@@ -481,7 +482,7 @@ class Objects:
         container = Container(target, how, node, before)
         self.containers.append(container)
         for key, value in items:
-            if value is ABSENT:
+            if value is ABSENT or type(value) in SCALARS:
                 continue
             new = self.visit(value, node.path.extend(how, key), node)
             if new is not value:
