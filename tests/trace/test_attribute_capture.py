@@ -579,6 +579,19 @@ def test_traced_value_appended_to_a_list_refused():
     assert s.history == []
 
 
+def test_object_holding_traced_values_assigned_refused():
+    def f(s, x):
+        s.cache = [Box(x * 2)]
+        return x
+
+    s = Box()
+    with pytest.raises(errors.UnsupportedFunctionError,
+                       match=r"assigning argument s.cache: the value assigned \(a list\) "
+                             r"holds traced values inside an object"):
+        jit(f)(s, np.ones(3))
+    assert not hasattr(s, "cache")
+
+
 def test_python_side_effects_on_attributes_still_happen_at_trace_time():
     def f(s, x):
         s.calls += 1  # not an array: runs while tracing only, as documented

@@ -332,11 +332,29 @@ def slot_names(kind: type) -> tuple[str, ...]:
 
 
 def has_tracer(value: Any) -> bool:
+    """Tracers among the leaves of `value` as a pytree (a value the compiled function
+    can rebuild after a call)."""
     if isinstance(value, Tracer):
         return True
     if isinstance(value, (tuple, list, dict)):
         return any(isinstance(leaf, Tracer) for leaf in tree.flatten(value)[0])
     return False
+
+
+def hidden_tracer(value: Any, depth: int = 0) -> bool:
+    """A Tracer inside `value` below something that is not a pytree (an object of a user
+    class): the compiled function could not rebuild it."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, (tuple, list)):
+        return any(hidden_tracer(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(hidden_tracer(v, depth + 1) for v in value.values())
+    if depth and isinstance(value, Tracer):
+        return False  # a pytree leaf
+    attrs = getattr(value, "__dict__", None) if walkable_object(value) else None
+    return isinstance(attrs, dict) and any(
+        isinstance(v, Tracer) or hidden_tracer(v, depth + 1) for v in attrs.values())
 
 
 class Node:
@@ -568,6 +586,8 @@ class Objects:
                         problems.append(self.refusal(
                             c, key, "deleting", "it held an array that tracejit reads at "
                             "call time", "delete it outside the jitted function"))
+                    elif hidden_tracer(value):
+                        problems.append(self.hidden(c, key, value))
                     elif has_tracer(value):
                         rebound.append((c, key, value))
                     else:
@@ -578,9 +598,13 @@ class Objects:
                             "function cannot replay the assignment", "assign an array "
                             "computed in the function (s.w = s.w * 2), update it in place "
                             "(s.w[...] = new), or assign it outside the jitted function"))
-                elif value is not before and value is not ABSENT and has_tracer(value):
+                elif value is not before and value is not ABSENT and (
+                        has_tracer(value) or hidden_tracer(value)):
                     c.write(key, before)
-                    rebound.append((c, key, value))
+                    if hidden_tracer(value):
+                        problems.append(self.hidden(c, key, value))
+                    else:
+                        rebound.append((c, key, value))
         self.restored = True
         if problems:
             raise problems[0]
@@ -608,6 +632,15 @@ class Objects:
         where = c.node.path if key is None else c.node.path.extend(c.how, key)
         return errors.UnsupportedFunctionError(
             f"{what} {where.describe(self.ctx.arg_names)}", why, fix, definition(self.fn))
+
+    def hidden(self, c: Container, key: Any, value: Any) -> errors.TracejitError:
+        return self.refusal(
+            c, key, "assigning", f"the value assigned (a {type(value).__name__}) holds "
+            "traced values inside an object of a user class; the compiled function can set "
+            "attributes to arrays, numbers and tuples, lists and dicts of them, but cannot "
+            "rebuild other objects",
+            "assign the arrays themselves (s.cache_w = w), or build the object outside "
+            "the jitted function from what it returns")
 
     def rebinds(self, rebound: list[tuple[Container, Any, Any]]) -> list[Rebind]:
         return [Rebind(compile_accessor(c.node.path, self.default), c.how, key,
