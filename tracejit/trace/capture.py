@@ -388,6 +388,14 @@ class Container:
             return {k: getattr(self.target, k, ABSENT) for k in self.before}
         return list(self.target) if isinstance(self.target, list) else dict(self.target)
 
+    def unswap_moved(self) -> None:
+        """Put the arrays back in a list whose items moved: by identity, wherever."""
+        originals = {id(mine): self.before[k] for k, mine in self.swapped.items()}
+        for i, value in enumerate(list(self.target)):
+            original = originals.get(id(value), ABSENT)
+            if original is not ABSENT:
+                list.__setitem__(self.target, i, original)
+
     def write(self, key: Any, value: Any) -> None:
         if self.how == "slot":
             if value is ABSENT:
@@ -558,14 +566,10 @@ class Objects:
             if isinstance(now, list):
                 assert isinstance(c.before, list)
                 if len(now) != len(c.before):
-                    if c.swapped or any(has_tracer(v) for v in now):
-                        c.target[:] = c.before
-                        problems.append(self.refusal(
-                            c, None, "changing the length of list", "the list holds arrays "
-                            "tracejit reads at call time, or now holds traced values; the "
-                            "compiled function cannot replay appends, inserts or removals "
-                            "(the list would keep tracer objects)", "build a new list and "
-                            "return it, or assign it (s.items = s.items + [new])"))
+                    # appended, inserted, removed: a Python side effect, which happens
+                    # while tracing only (as any); the swapped arrays go back wherever
+                    # they are now
+                    c.unswap_moved()
                     continue
                 keys: Any = range(len(now))
                 get_now, get_before = now.__getitem__, c.before.__getitem__
@@ -616,14 +620,13 @@ class Objects:
             return
         self.restored = True
         for c in reversed(self.containers):
+            if isinstance(c.target, list):
+                c.unswap_moved()
+                continue
             for key, mine in c.swapped.items():
                 try:
-                    before = c.before[key]
-                    if isinstance(c.target, list):
-                        if key < len(c.target) and c.target[key] is mine:
-                            c.write(key, before)
-                    elif c.snapshot().get(key, ABSENT) is mine:
-                        c.write(key, before)
+                    if c.snapshot().get(key, ABSENT) is mine:
+                        c.write(key, c.before[key])
                 except Exception:  # noqa: BLE001, S112 - best effort after an error
                     continue
 
