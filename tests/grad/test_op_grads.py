@@ -69,6 +69,9 @@ def as_function(case: cases.Case, values: tuple, traced: bool):
     (NumPy's creation functions inside it record ops)."""
     positions = float_positions(values)
     inner = tracejit.jit(case.fn) if traced else case.fn
+    # decided here: inside the traced function `values` is a captured closure variable,
+    # its arrays tracers
+    written = [i for i in positions if isinstance(values[i], np.ndarray)]
 
     def call(*floats):
         args = list(values)
@@ -77,7 +80,7 @@ def as_function(case: cases.Case, values: tuple, traced: bool):
         out = inner(*args)
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
         if case.inplace:
-            outs += [args[i] for i in positions if isinstance(values[i], np.ndarray)]
+            outs += [args[i] for i in written]
         return [o for o in outs if hasattr(o, "dtype") and o.dtype.kind == "f"
                 or isinstance(o, float)]
 
