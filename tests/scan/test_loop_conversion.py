@@ -272,23 +272,10 @@ def test_python_container_loop_runs_in_python():
 
 
 def test_loop_record_says_why():
-    from tracejit.trace import driver
-
-    seen = []
-    original = driver.finish
-
-    def spy(ctx, *rest):
-        seen.append([(r.kind, r.reason) for r in ctx.loops])
-        return original(ctx, *rest)
-
-    driver.finish = spy
-    try:
-        traced(appends, RNG.random(3))
-        traced(rnn_loss, np.eye(2), np.eye(2), np.zeros(2), np.ones((3, 1, 2)),
-               np.zeros((1, 2)))
-        traced(branch_on_counter, RNG.random(3))
-    finally:
-        driver.finish = original
+    seen = [[(r.kind, r.reason) for r in traced(fn, *args).loops] for fn, args in [
+        (appends, (RNG.random(3),)),
+        (rnn_loss, (np.eye(2), np.eye(2), np.zeros(2), np.ones((3, 1, 2)), np.zeros((1, 2)))),
+        (branch_on_counter, (RNG.random(3),))]]
     assert seen[0] == [("python", "the body mutates the Python list rows")]
     assert seen[1] == [("scan", "")]
     assert seen[2][0][0] == "python" and "changes per iteration" in seen[2][0][1]
