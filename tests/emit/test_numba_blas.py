@@ -233,6 +233,31 @@ def test_loop_with_matmul_is_a_native_loop():
     assert_uses_blas(text)
 
 
+# --- threads ------------------------------------------------------------------------------
+
+
+def dense(x, w):
+    return np.tanh(x @ w) * 2.0 + np.exp(-x[:, :1])
+
+
+def uses_prange(text: str) -> bool:
+    return bool(re.search(r"\bin prange\(", text)) and "parallel=True" in text
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread")
+def test_loops_stay_serial_beside_threaded_blas(monkeypatch):
+    """OpenBLAS's workers spin after a product: a graph whose products wake them keeps
+    its loops serial; small products (one BLAS thread) or one BLAS thread do not."""
+    x, w = rand(4096, 128), rand(128, 128)
+    f, run = native(dense)
+    assert_close(run(x, w), dense(x, w), np.float64)
+    assert uses_prange(source(f, rand(4096, 1), rand(1, 64)))  # m*n*k = 2**18: one thread
+    if blas.threaded():
+        assert not uses_prange(source(f, x, w))
+    monkeypatch.setattr(blas, "threaded", lambda: False)
+    assert uses_prange(source(tracejit.jit(dense, backend="numba"), x, w))
+
+
 # --- without the library -----------------------------------------------------------------
 
 

@@ -50,7 +50,8 @@ def supported(eqn: Eqn) -> bool:
 def body_writer(w: Writer, graph: Graph, prefix: str, preset: dict[Var, str],
                 writable: frozenset[Var] = frozenset()) -> Writer:
     plan = plan_fusion(graph, scalars.inlinable, scalars.foldable, writable)
-    return Writer(plan, parallel_for(work(plan), BODY_PARALLEL_WORK), w, prefix, preset)
+    parallel = parallel_for(work(plan), BODY_PARALLEL_WORK) and not calls.wakes_blas_threads(graph)
+    return Writer(plan, parallel, w, prefix, preset)
 
 
 class Carried:

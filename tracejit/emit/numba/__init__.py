@@ -57,7 +57,8 @@ def compile_graph(graph: Graph, donated: frozenset[int] = frozenset()) -> Callab
         return numpy_backend.compile_graph(graph)
     writable = frozenset(graph.inputs[i] for i in donated)
     plan = plan_fusion(graph, scalars.inlinable, scalars.foldable, writable)
-    writer = Writer(plan, parallel_for(work(plan)), donated=writable)
+    parallel = parallel_for(work(plan)) and not calls.wakes_blas_threads(graph)
+    writer = Writer(plan, parallel, donated=writable)
     writer.body_lines()
     parallel = writer.uses_prange()  # a loop body may have chosen prange on its own
     options = 'cache=True, error_model="numpy"' + (", parallel=True" if parallel else "")

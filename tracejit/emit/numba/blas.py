@@ -136,9 +136,15 @@ def describe() -> str:
 
 
 def num_threads() -> int | None:
-    """NumPy's OpenBLAS thread count (None without the library)."""
+    """NumPy's OpenBLAS thread count (None without the library or the function)."""
     get = getattr(_LIB, LIBRARY.symbol("openblas_get_num_threads"), None) if LIBRARY else None
     return None if get is None else int(get())
+
+
+def threaded() -> bool:
+    """Whether BLAS calls may start worker threads (unknown: assume they may)."""
+    n = num_threads()
+    return n is None or n > 1
 
 
 # --- the external functions -----------------------------------------------------------

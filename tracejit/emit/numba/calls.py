@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from tracejit.emit.numba import blas, indexing, scalars
-from tracejit.graph.ir import Eqn, Var, short_dtype
+from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.ops import OPS, run_impl
 from tracejit.rewrite.fusion import Call, Loop, Plan, Read
 
@@ -88,6 +88,35 @@ def matmul_native(eqn: Eqn) -> bool:
         return False
     return blas.available() or (numba_has_blas() and a.ndim <= 2 and b.ndim <= 2
                                 and a.size > 0 and b.size > 0)
+
+
+#: OpenBLAS runs a product on one thread below these sizes (interface/gemm.c, gemv.c:
+#: m*n*k <= 65536 * GEMM_MULTITHREAD_THRESHOLD, m*n < 2304 * that threshold, which is 4)
+GEMM_THREADED, GEMV_THREADED = 1 << 18, 2304 * 4
+
+
+def wakes_blas_threads(graph: Graph) -> bool:
+    """Whether `graph` (or a loop body in it) calls BLAS on sizes for which OpenBLAS
+    wakes its worker threads. Those spin for ~0.1 s after each call (the library's
+    THREAD_TIMEOUT, fixed when NumPy loads it), so a prange loop after a product finds
+    the other cores busy: measured on 2 cores, a loop that runs 2x faster in parallel
+    gained nothing right after a NumPy matmul, and the MLP gradient ran 15% faster with
+    serial loops. Such graphs keep their loops serial (BLAS still uses every core)."""
+    if not blas.threaded():
+        return False
+    for e in graph.eqns:
+        if e.op == "matmul":
+            (a, b) = e.inputs
+            n = b.shape[-1] if b.ndim > 1 else 1
+            if (a.ndim > 1 and b.ndim > 1 and a.shape[-2] * a.shape[-1] * n > GEMM_THREADED) \
+                    or (min(a.ndim, b.ndim) == 1 and max(a.size, b.size) >= GEMV_THREADED):
+                return True
+        elif OPS[e.op].family == "linalg":
+            return True
+        for sub in e.params.values():
+            if isinstance(sub, Graph) and wakes_blas_threads(sub):
+                return True
+    return False
 
 
 def matmul(w: Writer, eqn: Eqn, check: bool) -> bool:
