@@ -31,6 +31,8 @@ from types import ModuleType
 import numba
 import numpy as np
 
+from tracejit.emit.numba import blas
+
 log = logging.getLogger("tracejit")
 
 ENV_VAR = "TRACEJIT_CACHE_DIR"
@@ -65,8 +67,6 @@ def fingerprint() -> str:
     """What besides a module's own text decides its machine code: the runtime helpers,
     vector math and BLAS binding it imports, the BLAS library that binding found, and
     the versions of Python, NumPy and Numba."""
-    from tracejit.emit.numba import blas
-
     helpers = [Path(__file__).with_name(f"{name}.py").read_bytes()
                for name in ("runtime", "vecmath", "blas")]
     text = b"|".join([*helpers, blas.describe().encode(), sys.version.encode(),
