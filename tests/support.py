@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
+
+import tracejit
+from tracejit import tree
+from tracejit.trace.driver import trace
 
 
 def assert_same(actual, expected, path: str = "result", rtol32: float = 0.0) -> None:
@@ -44,3 +49,33 @@ def array_leaves(x) -> list:
     if isinstance(x, dict):
         return [leaf for item in x.values() for leaf in array_leaves(item)]
     return []
+
+
+def traced(fn, *args):
+    """The trace of `fn(*args)` (not run): its graph and loop records."""
+    leaves, treedef = tree.flatten(args)
+    names = list(inspect.signature(fn).parameters)
+    return trace(fn, treedef, leaves, lambda f, a: f(*a), names)
+
+
+def same_as_numpy(fn, *args, backend=None, exact=True, rtol=1e-12):
+    """jit(fn)(*args) against fn(*args): structure, types, dtypes and values of the
+    results, and the arguments' final values."""
+    ours = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    theirs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    jitted = tracejit.jit(fn) if backend is None else tracejit.jit(fn, backend=backend)
+    got = jitted(*ours)
+    want = fn(*theirs)
+    check = np.testing.assert_array_equal if exact else \
+        (lambda a, b: np.testing.assert_allclose(a, b, rtol=rtol))
+    got_leaves, got_tree = tree.flatten(got)
+    want_leaves, want_tree = tree.flatten(want)
+    assert got_tree == want_tree
+    for g, w in zip(got_leaves, want_leaves, strict=True):
+        assert type(g) is type(w), (type(g), type(w))
+        assert np.asarray(g).dtype == np.asarray(w).dtype
+        check(g, w)
+    for o, t in zip(ours, theirs, strict=True):
+        if isinstance(o, np.ndarray):
+            check(o, t)
+    return got

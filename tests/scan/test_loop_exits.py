@@ -9,24 +9,14 @@ default backend); a representative few on the Numba backend.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
+from support import same_as_numpy, traced
 
 import tracejit
-from tracejit import tree
-from tracejit.trace.driver import trace
 
 RNG = np.random.default_rng(11)
 BODY_TRACES: list[int] = []
-
-
-def traced(fn, *args):
-    """The trace of `fn(*args)` (not run)."""
-    leaves, treedef = tree.flatten(args)
-    names = list(inspect.signature(fn).parameters)
-    return trace(fn, treedef, leaves, lambda f, a: f(*a), names)
 
 
 def loop_ops(graph):
@@ -42,28 +32,6 @@ def loop_ops(graph):
 def loop_records(fn, *args):
     """How each loop ran: [(kind, reason)] as the trace recorded them."""
     return [(r.kind, r.reason) for r in traced(fn, *args).loops]
-
-
-def same_as_numpy(fn, *args, backend=None, exact=True):
-    """jit(fn)(*args) against fn(*args), arguments' final values included."""
-    ours = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    theirs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    jitted = tracejit.jit(fn) if backend is None else tracejit.jit(fn, backend=backend)
-    got = jitted(*ours)
-    want = fn(*theirs)
-    check = np.testing.assert_array_equal if exact else \
-        (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12))
-    got_leaves, got_tree = tree.flatten(got)
-    want_leaves, want_tree = tree.flatten(want)
-    assert got_tree == want_tree
-    for g, w in zip(got_leaves, want_leaves, strict=True):
-        assert type(g) is type(w), (type(g), type(w))
-        assert np.asarray(g).dtype == np.asarray(w).dtype
-        check(g, w)
-    for o, t in zip(ours, theirs, strict=True):
-        if isinstance(o, np.ndarray):
-            check(o, t)
-    return got
 
 
 def first_line(fn):
