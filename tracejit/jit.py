@@ -24,6 +24,7 @@ from tracejit.config import config, watch
 from tracejit.debug.recompile import History
 from tracejit.emit import compile_graph
 from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
+from tracejit.placement import backend_for, is_device_array, stand_in
 from tracejit.rewrite import optimize
 from tracejit.trace.capture import MISMATCH
 from tracejit.trace.context import Respecialize, current
@@ -74,6 +75,8 @@ def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
         return (leaf.dtype,)
     if isinstance(leaf, Static):
         return ("s", type(leaf.value), leaf.value)
+    if is_device_array(leaf):
+        return ("device", leaf.shape, leaf.dtype, layout(leaf))
     if isinstance(leaf, np.ndarray):  # subclasses
         return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
     if kind.__hash__ is None:  # an unhashable object (a dataclass): by identity
@@ -301,7 +304,7 @@ class Jitted:
         while True:
             try:
                 self.info.traces += 1
-                traced = trace(self.fn, treedef, self.with_static_floats(leaves), self.call,
+                traced = trace(self.fn, treedef, self.traceable(leaves), self.call,
                                self.names)
                 break
             except Respecialize as exc:
@@ -313,14 +316,15 @@ class Jitted:
         traced_at = time.perf_counter()
         graph, fired = self.optimized(traced.graph)
         rewritten_at = time.perf_counter()
-        run = compile_graph(graph, self.backend, donated_inputs(traced))
+        backend = backend_for(self.backend, leaves, self.__name__)
+        run = compile_graph(graph, backend, donated_inputs(traced))
         entry = Entry(traced, run, capture_keys([e.accessor() for e in traced.captures]),
                       traced_at - start, getattr(run, "fresh_outputs", False), fired, graph,
                       rewritten_at - traced_at, time.perf_counter() - rewritten_at)
         self._cache[key] = entry
         self.info.size = len(self._cache)
         log.info("%s: compiled for the %s backend (%d equations, %d after rewrites): trace "
-                 "%.1f ms, rewrite %.1f ms, emit %.1f ms", self.__name__, self.backend,
+                 "%.1f ms, rewrite %.1f ms, emit %.1f ms", self.__name__, backend,
                  len(traced.graph.eqns), len(graph.eqns), entry.trace_seconds * 1e3,
                  entry.rewrite_seconds * 1e3, entry.compile_seconds * 1e3)
         return entry
@@ -332,6 +336,13 @@ class Jitted:
             return graph, ()
         stability = config.stability if self.stability is None else self.stability
         return optimize(graph, stability=stability)
+
+    def traceable(self, leaves: list[Any]) -> list[Any]:
+        """The leaves to trace with: CuPy arrays by NumPy stand-ins (`placement`)."""
+        leaves = self.with_static_floats(leaves)
+        if any(is_device_array(x) for x in leaves):
+            leaves = [stand_in(x) if is_device_array(x) else x for x in leaves]
+        return leaves
 
     def with_static_floats(self, leaves: list[Any]) -> list[Any]:
         if not self._static_floats:
@@ -406,14 +417,14 @@ class Jitted:
         """The traced graph for these arguments."""
         values = self.canonical(args, kwargs)
         leaves, treedef = tree.flatten(values)
-        return trace(self.fn, treedef, self.with_static_floats(leaves), self.call,
-                               self.names).graph
+        return trace(self.fn, treedef, self.traceable(leaves), self.call, self.names).graph
 
 
 def show_source(f: Jitted, *args: Any, backend: str | None = None, **kwargs: Any) -> str:
     """The generated source `f` runs for these arguments (traced and compiled if it has
     not been called with arguments like them yet; nothing is run). `backend`: that of
-    another backend ("numba"; default: `f`'s own)."""
+    another backend ("numba", or "cuda": the CUDA C++ of every kernel, made without a
+    GPU; default: `f`'s own)."""
     if not isinstance(f, Jitted):
         raise TypeError(f"show_source takes a jitted function (tracejit.jit(fn)), got "
                         f"{type(f).__name__}")
@@ -425,7 +436,8 @@ def show_source(f: Jitted, *args: Any, backend: str | None = None, **kwargs: Any
     source = getattr(entry.run, "source", None)
     if source is None:
         raise ValueError(f"{f.__name__} runs on the NumPy interpreter (backend="
-                         f"{f.backend!r}), which generates no source; use backend='numba'")
+                         f"{f.backend!r}), which generates no source; use backend='numba' "
+                         "or 'cuda'")
     return source
 
 
@@ -531,8 +543,9 @@ def output_value(spec: tuple, results: list[Any], realized: dict[int, Any],
     _, pos, kind, copy = spec
     if kind == "python":
         return results[pos].item()
-    if kind == "scalar":
-        return np.asarray(results[pos])[()]
+    if kind == "scalar":  # a device's 0-d array stays on the device, as CuPy's own
+        value = results[pos]
+        return value if is_device_array(value) else np.asarray(value)[()]
     return realize(pos, results, realized, copy, fresh)
 
 
@@ -584,7 +597,9 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
 
     Python ints and bools are static (part of the cache key); floats and arrays are
     traced. `static_argnums`/`static_argnames` make any hashable argument static.
-    `backend` is "auto" (the default), or "numpy" for the reference interpreter.
+    `backend` is "auto" (the default: Numba on the CPU, CUDA for CuPy arguments),
+    "numba", "cuda" (NumPy arguments are copied to the GPU and the results back), or
+    "numpy" for the reference interpreter.
     `stability=False` turns off the numerical-stability rewrites (`log(1 + x)` stays as
     written instead of becoming `log1p(x)`); the default follows `config.stability`.
     `debug_nans=True` checks every call's outputs for NaN and Inf and, when finite inputs

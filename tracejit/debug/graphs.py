@@ -78,9 +78,6 @@ def as_jitted(f: Callable, options: dict[str, Any]) -> Jitted:
 def for_backend(f: Jitted, backend: str) -> Jitted:
     """`f` compiled for `backend` (for `show_source(f, *args, backend=...)`)."""
     if backend not in BACKENDS and backend != "auto":
-        if backend == "cuda":
-            raise NotImplementedError("the CUDA backend is not available yet; "
-                                      "backend='numba' shows the CPU kernels")
         raise ValueError(f"unknown backend {backend!r}; available: "
                          f"{', '.join(BACKENDS)} or 'auto'")
     if backend == "numpy":

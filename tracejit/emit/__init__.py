@@ -6,12 +6,13 @@ from typing import Any, Callable
 
 from tracejit.graph.ir import Graph
 
-BACKENDS = ("numpy", "numba")
+BACKENDS = ("numpy", "numba", "cuda")
 
 
 def compile_graph(graph: Graph, backend: str,
                   donated: frozenset[int] = frozenset()) -> Callable[..., list[Any]]:
-    """`backend` "auto" is Numba on the CPU. `donated`: positions of inputs whose arrays
+    """`backend` "auto" is Numba on the CPU (`Jitted` picks "cuda" for CuPy arguments).
+    `donated`: positions of inputs whose arrays
     the caller overwrites after the call and never reads again; the callable may reuse
     their memory (a loop updating an argument then runs in it)."""
     if backend == "numpy":
@@ -22,4 +23,8 @@ def compile_graph(graph: Graph, backend: str,
         from tracejit.emit import numba as numba_backend
 
         return numba_backend.compile_graph(graph, donated)
+    if backend == "cuda":
+        from tracejit.emit import cuda as cuda_backend
+
+        return cuda_backend.compile_graph(graph, donated)
     raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)} or 'auto'")

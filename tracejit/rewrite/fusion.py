@@ -75,6 +75,16 @@ def index_inputs(e: Eqn) -> tuple[Var, ...]:
     return e.inputs[1:] if e.op == "gather" else e.inputs[2:]
 
 
+def index_axes(spec: tuple) -> list[int]:
+    """The axis of the indexed array each index input picks from."""
+    axes, axis = [], 0
+    for item in spec:
+        if item[0] == "a":
+            axes.append(axis)
+        axis += item[0] != "n"
+    return axes
+
+
 def identity_map(ndim: int) -> IndexMap:
     return tuple((k, 1, 0) for k in range(ndim))
 

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 
 from tracejit.emit.numba import scalars
 from tracejit.graph.ir import Eqn, Var
-from tracejit.rewrite.fusion import At, identity_map, index_inputs, index_map, scalar_indexed
+from tracejit.rewrite.fusion import (
+    At,
+    identity_map,
+    index_axes,
+    index_inputs,
+    index_map,
+    scalar_indexed,
+)
 
 if TYPE_CHECKING:
     from tracejit.emit.numba.writer import Writer
@@ -114,16 +121,6 @@ NATIVE = {"gather": gather, "scatter": scatter, "scatter_add": scatter}
 
 
 # --- indexing by 0-d indices: views and slice updates at run-time offsets ---------------
-
-
-def index_axes(spec: tuple) -> list[int]:
-    """The axis of the indexed array each index input picks from."""
-    axes, axis = [], 0
-    for item in spec:
-        if item[0] == "a":
-            axes.append(axis)
-        axis += item[0] != "n"
-    return axes
 
 
 def index_name(w: Writer, var: Var, pos: int) -> str:
