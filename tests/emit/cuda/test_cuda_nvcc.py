@@ -12,7 +12,6 @@ the time).
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -22,10 +21,10 @@ from pathlib import Path
 import cases
 import numpy as np
 import pytest
+from cuda_support import merged
 from hypothesis import HealthCheck, Phase, given, settings
 
 import tracejit
-from tracejit.emit.cuda.kernels import HOST_SHIMS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "trace"))
 import test_random_programs as random_programs  # noqa: E402
@@ -42,24 +41,6 @@ def units_of(fn, args) -> list[str]:
         warnings.simplefilter("ignore")
         entry, _, _ = jitted.entry_for(tuple(args), {})
     return entry.run.units()
-
-
-def merged(units: list[str]) -> tuple[str, int]:
-    """One file: the first unit's prelude, then every distinct unit's kernels, renamed
-    apart (`..._u<n>`). Returns it and the kernel count."""
-    head, seen, parts, count = None, set(), [], 0
-    for unit in units:
-        prelude, shims, kernels = unit.partition(HOST_SHIMS)
-        assert shims, "a unit without the host shims"
-        head = head or prelude + shims
-        if kernels in seen:
-            continue
-        seen.add(kernels)
-        n = len(seen)
-        renamed, k = re.subn(r'(__global__ void \w+)\(', rf"\1_u{n}(", kernels)
-        parts.append(renamed)
-        count += k
-    return (head or "") + "\n".join(parts), count
 
 
 def nvcc(source: str, tmp_path: Path, name: str) -> None:
@@ -86,7 +67,7 @@ def op_case_units() -> list[str]:
 
 
 def test_every_op_case_compiles_with_nvcc(tmp_path):
-    source, count = merged(op_case_units())
+    source, count, _ = merged(op_case_units())
     assert count > 200  # the op table's templates, not an empty file
     nvcc(source, tmp_path, "op_cases")
 
@@ -104,7 +85,7 @@ def test_random_programs_compile_with_nvcc(tmp_path):
             pass
 
     collect()
-    source, count = merged(units)
+    source, count, _ = merged(units)
     assert count >= 20
     nvcc(source, tmp_path, "random_programs")
 
