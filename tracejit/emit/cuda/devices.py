@@ -48,9 +48,8 @@ class CupyDevice:
         self.ndarray = cupy.ndarray
         self.sms = cupy.cuda.Device().attributes["MultiProcessorCount"]
         self.modules: dict[str, Any] = {}
-        include = os.path.join(cupy.cuda.get_cuda_path() or "", "include")
         # no fused multiply-add across NumPy's separately rounded operations
-        self.options = ("--std=c++17", "--fmad=false") + ((f"-I{include}",) if os.path.isdir(include) else ())
+        self.options = ("--std=c++17", "--fmad=false")
 
     def is_array(self, x: Any) -> bool:
         return isinstance(x, self.ndarray)

@@ -1,46 +1,59 @@
 """The C++ prelude of every CUDA translation unit: the helpers `scalars.py` expressions call.
 
-One source for two compilers: as device code under nvcc or NVRTC (`__CUDACC__`: only
-CUDA's own `cuda_fp16.h`, no C library headers, which NVRTC lacks), and as host code
-under g++, which the tests use to check each expression against NumPy on the CPU
-(float16 is then GCC's `_Float16`). Every helper is `tj_`-prefixed; each ports the NumPy
-C loop it names (`npy_divmod`, `npy_half_spacing`, ...), so edge values agree bitwise.
+One source for two compilers: as device code under nvcc or NVRTC (`__CUDACC__`: no
+headers at all, since NVRTC has no C library and where `cuda_fp16.h` is found depends on
+the installation; float16 is `tj_half`, its bits in an `unsigned short`, converted by
+the PTX `cvt` instructions), and as host code under g++, which the tests use to check
+each expression against NumPy on the CPU (float16 is then GCC's `_Float16`). Every
+helper is `tj_`-prefixed; each ports the NumPy C loop it names (`npy_divmod`, `npy_half_spacing`, ...), so edge values agree bitwise.
 """
 
 HALF = r"""
 #if defined(__CUDACC__)
-#include <cuda_fp16.h>
+typedef unsigned short tj_half;
 #define TJ_FN static __device__ __forceinline__
 #define TJ_NAN_F __int_as_float(0x7fc00000)
 #define TJ_INF_F __int_as_float(0x7f800000)
 #define TJ_NAN __longlong_as_double(0x7ff8000000000000LL)
 #define TJ_INF __longlong_as_double(0x7ff0000000000000LL)
-TJ_FN float tj_load_half(__half h) { return __half2float(h); }
-TJ_FN __half tj_store_half(float x) { return __float2half_rn(x); }
-TJ_FN float tj_round_half(float x) { return __half2float(__float2half_rn(x)); }
-TJ_FN float tj_half_from_double(double x) { return __half2float(__double2half(x)); }
-TJ_FN unsigned short tj_half_bits(float x) { return __half_as_ushort(__float2half_rn(x)); }
-TJ_FN float tj_half_from_bits(unsigned short b) { return __half2float(__ushort_as_half(b)); }
+TJ_FN float tj_load_half(tj_half h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+TJ_FN tj_half tj_store_half(float x) {
+    tj_half h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x));
+    return h;
+}
+TJ_FN float tj_round_half(float x) { return tj_load_half(tj_store_half(x)); }
+TJ_FN float tj_half_from_double(double x) {
+    tj_half h;
+    asm("cvt.rn.f16.f64 %0, %1;" : "=h"(h) : "d"(x));
+    return tj_load_half(h);
+}
+TJ_FN unsigned short tj_half_bits(float x) { return tj_store_half(x); }
+TJ_FN float tj_half_from_bits(unsigned short b) { return tj_load_half(b); }
 #else
 #include <math.h>
-typedef _Float16 __half;
+typedef _Float16 tj_half;
 #define TJ_FN static inline
 #define TJ_NAN_F __builtin_nanf("")
 #define TJ_INF_F __builtin_inff()
 #define TJ_NAN __builtin_nan("")
 #define TJ_INF __builtin_inf()
-TJ_FN float tj_load_half(__half h) { return (float)h; }
-TJ_FN __half tj_store_half(float x) { return (__half)x; }
-TJ_FN float tj_round_half(float x) { return (float)(__half)x; }
-TJ_FN float tj_half_from_double(double x) { return (float)(__half)x; }
+TJ_FN float tj_load_half(tj_half h) { return (float)h; }
+TJ_FN tj_half tj_store_half(float x) { return (tj_half)x; }
+TJ_FN float tj_round_half(float x) { return (float)(tj_half)x; }
+TJ_FN float tj_half_from_double(double x) { return (float)(tj_half)x; }
 TJ_FN unsigned short tj_half_bits(float x) {
-    __half h = (__half)x;
+    tj_half h = (tj_half)x;
     unsigned short b;
     __builtin_memcpy(&b, &h, 2);
     return b;
 }
 TJ_FN float tj_half_from_bits(unsigned short b) {
-    __half h;
+    tj_half h;
     __builtin_memcpy(&h, &b, 2);
     return (float)h;
 }

@@ -2,7 +2,7 @@
 and the accumulator rules of the reductions a kernel folds.
 
 Types. A dtype has a memory type (`ctype`) and a register type (`regtype`); they differ
-only for float16, stored as `__half` and computed in float: each float16 op rounds its
+only for float16, stored as `tj_half` and computed in float: each float16 op rounds its
 float result to half (`tj_round_half`), as NumPy's float16 loops do. Every expression has
 exactly its output's register type. The tracer has already cast each operand to its ufunc
 loop's input dtypes, so an equation's dtypes are one of NumPy's loops; `inlinable`
@@ -55,7 +55,7 @@ __all__ = ["PRELUDE", "LIBM", "ctype", "regtype", "load", "store", "literal", "i
 
 CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
           "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
-          "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "__half",
+          "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "tj_half",
           "float32": "float", "float64": "double"}
 F16 = np.dtype(np.float16)
 UFUNCS = {u.__name__: u for u in UFUNC_ROWS}
