@@ -816,6 +816,12 @@ case("cumprod_flat", ("reshape", "cumprod"), lambda x: x.cumprod(), [A("f4", f32
 case("maximum_accumulate", "accumulate", lambda x: np.maximum.accumulate(x),
      RED_ARGS[:5] + [A("f8-1d", f64((6,)))],
      row=Row("accumulate", {"ufunc": "maximum", "axis": 0, "dtype": None}), edge=edge_grids())
+case("minimum_accumulate_axis", "accumulate", lambda x: np.minimum.accumulate(x, axis=1),
+     [A("f8", f64()), A("f4", f32()), A("i1", i8())],
+     row=Row("accumulate", {"ufunc": "minimum", "axis": 1, "dtype": None}))
+case("fmax_accumulate", "accumulate", lambda x: np.fmax.accumulate(x, axis=-1),
+     [A("f8", f64((2, 5))), A("f8-3d", f64((2, 3, 4)))],
+     row=Row("accumulate", {"ufunc": "fmax", "axis": -1, "dtype": None}))
 case("add_accumulate_axis", "accumulate", lambda x: np.add.accumulate(x, axis=1),
      RED_ARGS, row=Row("accumulate", {"ufunc": "add", "axis": 1, "dtype": None}))
 case("multiply_accumulate_dtype", "accumulate",

@@ -37,7 +37,6 @@ NOT_SMOOTH = {
 
 # Cases that must refuse to differentiate, with the exception they raise.
 REFUSED = {
-    "maximum_accumulate": tracejit.errors.NotDifferentiableError,  # no rule for cummax
     "svdvals": tracejit.errors.NotDifferentiableError,  # needs singular vectors
     "norm_mat_ords": tracejit.errors.NotDifferentiableError,  # ord=2/nuc: singular values
     "norm_axis_pair": tracejit.errors.NotDifferentiableError,

@@ -14,7 +14,7 @@ import numpy as np
 
 from tracejit.graph.ir import Aval, Var
 from tracejit.trace.context import TraceContext
-from tracejit.trace.tracer import Tracer, astype, bind, create, fresh
+from tracejit.trace.tracer import Tracer, astype, bind, constant, create, fresh
 
 
 def is_inexact(dtype: np.dtype) -> bool:
@@ -105,6 +105,25 @@ def slice_(x: Tracer, triples: tuple) -> Tracer:
 
 def set_slice(x: Tracer, update: Tracer, triples: tuple) -> Tracer:
     return bind("set_slice", [x, update], {"triples": tuple(triples)})
+
+
+def slice_axis(x: Tracer, axis: int, start: int, stop: int) -> Tracer:
+    """x[..., start:stop, ...] on `axis`."""
+    return slice_(x, tuple((start, stop, 1) if i == axis else (0, n, 1)
+                           for i, n in enumerate(x.shape)))
+
+
+def take_along(x: Tracer, idx: Tracer, axis: int) -> Tracer:
+    """`np.take_along_axis(x, idx, axis)` as one gather: `idx` has x's shape except on
+    `axis`; the other axes are indexed by broadcast ranges."""
+    indices = []
+    for k, n in enumerate(idx.shape):
+        if k == axis:
+            indices.append(idx)
+        else:
+            shape = tuple(n if i == k else 1 for i in range(idx.ndim))
+            indices.append(constant(np.arange(n, dtype=np.intp).reshape(shape)))
+    return bind("gather", [x, *indices], {"spec": (("a",),) * x.ndim})
 
 
 def flip(x: Tracer, axis: int) -> Tracer:
