@@ -1457,6 +1457,17 @@ case("svdvals", "svdvals", lambda a: np.linalg.svdvals(a),
      [A("f8", f64((3, 4))), A("f4", f32((4, 3))), A("batch", f64((2, 3, 3))),
       A("c16", c128((2, 3))), A("1d", f64((3,)), raises=np.linalg.LinAlgError)],
      row=Row("svdvals"))
+case("svd", "svd", lambda a: np.linalg.svd(a),
+     [A("f8", f64((3, 3))), A("f8-wide", f64((3, 4))), A("f4", f32((4, 3))),
+      A("batch", f64((2, 3, 3))), A("c16", c128((2, 3))), A("empty", f64((0, 3))),
+      A("1d", f64((3,)), raises=np.linalg.LinAlgError)],
+     row=Row("svd", {"full_matrices": True}))
+case("svd_thin", "svd", lambda a: tuple(np.linalg.svd(a, full_matrices=False)),
+     [A("f8-tall", f64((4, 3))), A("f8-wide", f64((3, 5))), A("batch", f64((2, 4, 3))),
+      A("c16", c128((3, 2)))],
+     row=Row("svd", {"full_matrices": False}))
+case("svd_values_only", "svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
+     [A("f8", f64((3, 4))), A("batch", f64((2, 2, 3)))])
 
 NORM_ARGS = [A("f8", f64()), A("f4", f32()), A("i1", i8()), A("c16", c128())]
 case("norm", ("matmul", "sqrt"), lambda x: np.linalg.norm(x),

@@ -11,6 +11,9 @@
   integer and boolean ops): they pass no cotangent and no tangent.
 * `NO_RULE[op]`: differentiable ops without a rule yet, with the reason; differentiating
   through one raises instead of silently returning zero.
+* `OPTIONAL_CTS`: multi-output ops whose VJP rule gets None, not zeros, for an output
+  nobody differentiates: part of the rule may be infinite where that output is not
+  differentiable (svd's u and vh at equal singular values), and 0 * inf is nan.
 * `WITH_ACTIVE`: ops whose VJP rule also gets `active=` (one bool per input: whether the
   transform wants its cotangent). A loop's rule builds a cotangent carry per wanted input,
   and a carry nobody reads still costs work every iteration.
@@ -27,6 +30,7 @@ VJP: dict[str, Callable] = {}
 JVP: dict[str, Callable] = {}
 NONDIFF: set[str] = set()
 NO_RULE: dict[str, str] = {}
+OPTIONAL_CTS: set[str] = set()
 WITH_ACTIVE: set[str] = set()
 
 

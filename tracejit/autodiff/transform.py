@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from tracejit import errors
 from tracejit.autodiff.build import fit, full, is_inexact, tracer_of
-from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, VJP, WITH_ACTIVE
+from tracejit.autodiff.rules import JVP, NO_RULE, NONDIFF, OPTIONAL_CTS, VJP, WITH_ACTIVE
 from tracejit.config import config
 from tracejit.graph.ir import Aval, Eqn, Graph, Var
 from tracejit.rewrite import rewrite
@@ -104,6 +104,8 @@ def apply_vjp(ctx: TraceContext, eqn: Eqn, out_cts: list[Any], active: set[Var])
         params = {**params, "active": tuple(v in active for v in eqn.inputs)}
     if len(outs) == 1:
         in_cts = rule(out_cts[0], outs[0], *xs, **params)
+    elif eqn.op in OPTIONAL_CTS:
+        in_cts = rule(tuple(out_cts), tuple(outs), *xs, **params)
     else:
         cts = tuple(ct if ct is not None else full(v.aval, 0)
                     for ct, v in zip(out_cts, eqn.outputs, strict=True))

@@ -2,6 +2,7 @@
 
 dot, vdot, inner, outer and tensordot are traced into matmul (plus reshapes and
 transposes); `np.linalg.norm` into reductions, with `svdvals` for the spectral norms.
+`svd` (u, s, vh) backs `np.linalg.svd` and the derivatives of `svdvals` and `det`.
 """
 
 from __future__ import annotations
@@ -132,9 +133,25 @@ def svdvals_infer(a: Aval) -> list[Aval]:
     return [Aval(a.shape[:-2] + (min(a.shape[-2:]),), dtype)]
 
 
+def svd_impl(a: np.ndarray, *, full_matrices: bool) -> tuple[np.ndarray, ...]:
+    return tuple(np.linalg.svd(a, full_matrices=full_matrices))
+
+
+def svd_infer(a: Aval, *, full_matrices: bool) -> list[Aval]:
+    """u (m, m or k), s (k,), vh (n or k, n) for k = min(m, n), over the batch axes."""
+    if a.ndim < 2:
+        raise np.linalg.LinAlgError(f"svd needs an array of at least 2 dimensions, got {a.shape}")
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    dtypes = linalg_dtype(lambda x: svd_impl(x, full_matrices=full_matrices), a)
+    shapes = [(m, m if full_matrices else k), (k,), (n if full_matrices else k, n)]
+    return [Aval(a.shape[:-2] + shape, dt) for shape, dt in zip(shapes, dtypes, strict=True)]
+
+
 solve = register(Op("solve", np.linalg.solve, solve_infer, "linalg", numpy_fn=np.linalg.solve))
 inv = square_row("inv", np.linalg.inv, lambda s: s)
 det = square_row("det", np.linalg.det, lambda s: s[:-2])
 slogdet = square_row("slogdet", lambda a: tuple(np.linalg.slogdet(a)), lambda s: s[:-2], nout=2)
 cholesky = square_row("cholesky", np.linalg.cholesky, lambda s: s)
 svdvals = register(Op("svdvals", svdvals_impl, svdvals_infer, "linalg"))
+svd = register(Op("svd", svd_impl, svd_infer, "linalg", nout=3))

@@ -27,6 +27,7 @@ from tracejit.trace.source import user_source
 from tracejit.trace.tracer import Tracer, astype, bind, constant, fresh, get_ctx, lift
 
 SlogdetResult = getattr(np.linalg._linalg, "SlogdetResult", tuple)
+SVDResult = getattr(np.linalg._linalg, "SVDResult", tuple)
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -394,6 +395,25 @@ def slogdet(a: Any) -> Any:
     """(sign, log|det|), as NumPy's SlogdetResult namedtuple."""
     sign, logabsdet = bind("slogdet", [asarray(a)])
     return SlogdetResult(sign, logabsdet)
+
+
+@implements(np.linalg.svd)
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """(u, s, vh) as NumPy's SVDResult namedtuple; with compute_uv=False, s alone (the
+    `svdvals` row). Rejected: hermitian=True (NumPy then takes an eigendecomposition,
+    whose signs and rounding differ)."""
+    if hermitian:
+        raise errors.UnsupportedFunctionError(
+            "np.linalg.svd(..., hermitian=True)", "the eigendecomposition route of "
+            "hermitian=True is not supported in jitted code", "drop hermitian=True: the "
+            "general SVD gives the same factorization up to signs and rounding",
+            user_source())
+    a = asarray(a)
+    if not compute_uv:
+        return bind("svdvals", [a])
+    u, s, vh = bind("svd", [a], {"full_matrices": bool(full_matrices)})
+    return SVDResult(u, s, vh)
 
 
 @implements(np.linalg.cholesky)
