@@ -77,8 +77,12 @@ def dot(x, y):
 
 
 def layouts(a: np.ndarray) -> list[np.ndarray]:
-    """`a` row-major, column-major (a transpose's layout), reversed rows, and strided."""
+    """`a` row-major, column-major (a transpose's layout), reversed rows, and strided.
+    Every layout for float64; the other dtypes take the same trans-flag logic, so they
+    run row-major only (each Numba layout type is a compile of its own: seconds each)."""
     wide = np.repeat(a, 2, axis=1)[:, ::2]
+    if a.dtype != np.float64:
+        return [a]
     return [a, np.asfortranarray(a), a[::-1], wide]
 
 

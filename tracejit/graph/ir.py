@@ -20,7 +20,10 @@ class Var:
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
+        dtype = np.dtype(dtype)
+        if dtype.char in "qQ":  # long long is int64's twin: results take NumPy's own type
+            dtype = np.dtype(dtype.str)
+        self.dtype = dtype
 
     @property
     def ndim(self) -> int:
