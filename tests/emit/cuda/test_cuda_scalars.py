@@ -232,6 +232,18 @@ def inputs(eqn: Eqn) -> list[np.ndarray]:
     return [np.ascontiguousarray(g.reshape(-1)) for g in grids]
 
 
+def registered_loop(ufunc: np.ufunc, eqn: Eqn) -> tuple[np.dtype, ...]:
+    """The equation's loop as the ufunc registered it: graph dtypes are canonical
+    (int64, never its twin long long), and a signature must name the loop's own
+    (NumPy's mixed int64/uint64 comparisons are registered as long long)."""
+    want = tuple(v.dtype for v in eqn.inputs + eqn.outputs)
+    for types in ufunc.types:
+        chars = types.replace("->", "")
+        if len(chars) == len(want) and all(np.dtype(c) == d for c, d in zip(chars, want, strict=True)):
+            return tuple(np.dtype(c) for c in chars)
+    return want
+
+
 def reference(eqn: Eqn, arrays: list[np.ndarray]) -> np.ndarray:
     with quiet():
         if eqn.op in ("astype", "round"):  # element by element: NumPy's SIMD float ->
@@ -240,8 +252,8 @@ def reference(eqn: Eqn, arrays: list[np.ndarray]) -> np.ndarray:
             return np.concatenate([OPS[eqn.op].impl(a[k:k + 1], **eqn.params)
                                    for a in arrays for k in range(len(a))])
         if eqn.op in scalars.UFUNCS:
-            loop = tuple(v.dtype for v in eqn.inputs + eqn.outputs)
-            return scalars.UFUNCS[eqn.op](*arrays, signature=loop)
+            ufunc = scalars.UFUNCS[eqn.op]
+            return ufunc(*arrays, signature=registered_loop(ufunc, eqn))
         return np.asarray(OPS[eqn.op].impl(*arrays, **eqn.params))
 
 
