@@ -239,7 +239,8 @@ def registered_loop(ufunc: np.ufunc, eqn: Eqn) -> tuple[np.dtype, ...]:
     want = tuple(v.dtype for v in eqn.inputs + eqn.outputs)
     for types in ufunc.types:
         chars = types.replace("->", "")
-        if len(chars) == len(want) and all(np.dtype(c) == d for c, d in zip(chars, want, strict=True)):
+        if len(chars) == len(want) and all(
+                np.dtype(c) == d for c, d in zip(chars, want, strict=True)):
             return tuple(np.dtype(c) for c in chars)
     return want
 

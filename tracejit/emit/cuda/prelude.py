@@ -5,7 +5,8 @@ headers at all, since NVRTC has no C library and where `cuda_fp16.h` is found de
 the installation; float16 is `tj_half`, its bits in an `unsigned short`, converted by
 the PTX `cvt` instructions), and as host code under g++, which the tests use to check
 each expression against NumPy on the CPU (float16 is then GCC's `_Float16`). Every
-helper is `tj_`-prefixed; each ports the NumPy C loop it names (`npy_divmod`, `npy_half_spacing`, ...), so edge values agree bitwise.
+helper is `tj_`-prefixed; each ports the NumPy C loop it names (`npy_divmod`,
+`npy_half_spacing`, ...), so edge values agree bitwise.
 """
 
 HALF = r"""
