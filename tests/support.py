@@ -79,3 +79,15 @@ def same_as_numpy(fn, *args, backend=None, exact=True, rtol=1e-12):
         if isinstance(o, np.ndarray):
             check(o, t)
     return got
+
+
+def num_jac(f, x, eps=1e-6):
+    """Central differences of `f` at `x`: shape f(x).shape + x.shape."""
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
+    out = np.stack(cols, axis=-1)
+    return out.reshape(out.shape[:-1] + x.shape)

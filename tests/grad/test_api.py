@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import num_jac
 
 import tracejit
 from tracejit import errors
@@ -16,18 +17,6 @@ from tracejit.autodiff import rules
 from tracejit.graph import OPS
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def num_jac(f, x, eps=1e-6):
-    """Central differences of `f` at `x`: shape f(x).shape + x.shape."""
-    x = np.asarray(x, dtype=float)
-    cols = []
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
-    out = np.stack(cols, axis=-1)
-    return out.reshape(out.shape[:-1] + x.shape)
 
 
 def close(actual, expected, rtol=1e-7, atol=1e-9):

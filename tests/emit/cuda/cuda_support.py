@@ -13,7 +13,7 @@ import shutil
 from typing import Any
 
 from tracejit.emit.cuda import devices
-from tracejit.emit.cuda.kernels import HOST_SHIMS
+from tracejit.emit.cuda.units import HOST_SHIMS
 
 
 def merged(units: list[str]) -> tuple[str, int, dict[str, str]]:

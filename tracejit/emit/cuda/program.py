@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tracejit.emit.cuda import devices, kernels, scalars
+from tracejit.emit.cuda import devices, kernels, scalars, units
 from tracejit.graph.ir import Eqn, Graph, Var
 from tracejit.graph.ops import OPS
 from tracejit.graph.printing import var_names
@@ -49,7 +49,7 @@ class Program:
     def __init__(self, graph: Graph, donated: frozenset[int] = frozenset()) -> None:
         self.graph = graph
         writable = frozenset(graph.inputs[i] for i in donated)
-        if kernels.supported(graph):
+        if units.supported(graph):
             plan = plan_fusion(graph, inlinable, scalars.foldable, writable)
         else:  # complex values: every equation is a CuPy call (unfused)
             plan = Plan(graph, [Call(e) for e in graph.eqns], set(graph.inputs), graph)
@@ -57,9 +57,9 @@ class Program:
         self.outputs = plan.graph.outputs  # the source's, after identity updates dropped
         fresh = var_names()
         named = plan.source or plan.graph
-        self.names = {v: kernels.c_name(next(fresh)) for v in
+        self.names = {v: units.c_name(next(fresh)) for v in
                       named.inputs + tuple(o for e in named.eqns for o in e.outputs)}
-        prefix = kernels.kernel_prefix(graph.name)
+        prefix = units.kernel_prefix(graph.name)
         self.steps: list[kernels.Kernel | Call] = []
         for kernel in plan.kernels:
             if isinstance(kernel, Loop):
@@ -67,7 +67,7 @@ class Program:
                 self.steps.append(kernels.write_kernel(kernel, index, prefix, self.names))
             else:
                 self.steps.append(kernel)
-        self.unit = kernels.translation_unit(plan, [s for s in self.steps
+        self.unit = units.translation_unit(plan, [s for s in self.steps
                                                     if isinstance(s, kernels.Kernel)])
         self.bodies = {id(s.eqn): loop_bodies(s.eqn) for s in self.steps
                        if isinstance(s, Call) and s.eqn.op in LOOP_OPS}
