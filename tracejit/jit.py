@@ -75,11 +75,11 @@ def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
         return (leaf.dtype,)
     if isinstance(leaf, Static):
         return ("s", type(leaf.value), leaf.value)
-    if is_device_array(leaf):
-        return ("device", leaf.shape, leaf.dtype, layout(leaf))
     if isinstance(leaf, np.ndarray):  # subclasses
         return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
-    if kind.__hash__ is None:  # an unhashable object (a dataclass): by identity
+    if kind.__hash__ is None:  # unhashable: a CuPy array, or an object (by identity)
+        if is_device_array(leaf):
+            return ("device", leaf.shape, leaf.dtype, layout(leaf))
         return ("o", kind, Identity(leaf))
     return ("s", kind, leaf)
 

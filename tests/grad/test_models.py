@@ -23,13 +23,6 @@ def close_all(actual, expected, rtol=RTOL, atol=1e-12):
         close(a, e, rtol, atol)
 
 
-@pytest.fixture
-def jax_x64():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
 # --- logistic regression ------------------------------------------------------------------
 
 

@@ -14,13 +14,6 @@ from support import num_jac
 import tracejit
 
 
-@pytest.fixture
-def jax_x64():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
 def close(actual, expected, rtol=1e-12, atol=1e-12):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 

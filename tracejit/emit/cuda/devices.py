@@ -191,13 +191,6 @@ def gpu() -> CupyDevice:
     return found
 
 
-def cupy_available() -> bool:
-    """Whether CuPy is importable (without importing it when it is not)."""
-    import importlib.util
-
-    return importlib.util.find_spec("cupy") is not None
-
-
 @contextlib.contextmanager
 def use(device: Any) -> Iterator[Any]:
     """Run CUDA programs on `device` inside the block (tests: `use(HostDevice())`)."""

@@ -73,12 +73,6 @@ class Kernel:
     combine: str | None = None  # the partials kernel of a reduction
 
 
-def acc_dtype(eqn: Eqn) -> np.dtype:
-    """The dtype of a reduction's accumulator (and partials): float32 for float16."""
-    out = eqn.outputs[0].dtype
-    return np.dtype(np.float32) if out == np.float16 else out
-
-
 
 class KernelWriter:
     """Writes the kernel of one loop. `names`: the printed graph's variable names."""

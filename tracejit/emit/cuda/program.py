@@ -173,7 +173,7 @@ def launch(device: Any, module: Any, kernel: kernels.Kernel, env: dict[Var, Any]
             return
         splits = device.splits(n_out, n_red) if n_red else 1
         partial = device.empty((n_out * splits if splits > 1 else 1,),
-                               kernels.acc_dtype(loop.reduce))
+                               scalars.acc_dtype(loop.reduce))
         sizes = {"out": env[out], "partial": partial, "n_out": n_out, "n_red": n_red,
                  "splits": splits}
         args = arguments(kernel, env, offsets, count, sizes)
