@@ -648,3 +648,26 @@ def test_explain_reports_a_changed_attribute():
     s.w = np.ones((2, 3))
     report = str(tracejit.explain(f, s, np.ones(3)))
     assert "cache miss" in report
+
+
+def test_captured_globals_keep_their_order_across_processes(tmp_path):
+    """Captured globals become graph inputs in order of first use, not in a set's
+    hash-seeded order: otherwise every new process generated different source, and the
+    disk cache never hit for a function that reads module-level arrays."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "model.py"
+    script.write_text(
+        "import numpy as np\nimport tracejit\n"
+        "alpha, beta, gamma, delta = np.ones(3), np.ones(()), np.ones((2, 3)), 2.0 * np.ones(2)\n"
+        "@tracejit.jit\ndef f(x):\n"
+        "    return delta * (gamma @ alpha + beta) + x\n"
+        "print(tracejit.show_source(f, np.ones(2)))\n")
+    sources = set()
+    for seed in ("1", "2", "3"):
+        env = dict(__import__("os").environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                              text=True, timeout=120, check=True)
+        sources.add(done.stdout)
+    assert len(sources) == 1, "\n----\n".join(sources)

@@ -775,11 +775,14 @@ class ModuleProxy(types.ModuleType):
 # --- functions ------------------------------------------------------------------------
 
 
-def code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
+def code_names(code: types.CodeType) -> dict[str, None]:
+    """The global names `code` and its nested code use, in order of first use: captured
+    globals become graph inputs in this order, so it must not depend on string hashing
+    (a set's order changes with PYTHONHASHSEED, and with it the generated source)."""
+    names = dict.fromkeys(code.co_names)
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
-            names |= code_names(c)
+            names.update(code_names(c))
     return names
 
 
@@ -866,7 +869,9 @@ def shadow_function(ctx: TraceContext, fn: Any) -> Any:
     ctx.shadows[id(fn)] = shadow  # before filling it in: helpers may be recursive
     ctx.keepalive.append(fn)  # the memo is by id
     source_globals = fn.__globals__
-    for name in code_names(fn.__code__) & source_globals.keys():
+    for name in code_names(fn.__code__):
+        if name not in source_globals:
+            continue
         g[name] = shadow_value(ctx, source_globals[name],
                                Path(("global", source_globals, name)))
     for var_name, cell, new in zip(fn.__code__.co_freevars, fn.__closure__ or (), cells,

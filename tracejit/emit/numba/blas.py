@@ -34,6 +34,8 @@ from llvmlite import binding as llvm
 from numba import njit, types
 from numba.core.extending import overload
 
+from tracejit.emit.numba.runtime import copy_into
+
 log = logging.getLogger("tracejit")
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -271,7 +273,7 @@ def gemm(a, b, out):
     else:
         c = np.empty((m, n), out.dtype)
         xgemm(ta, tb, m, n, k, aa, lda, bb, ldb, c, max(1, n))
-        out[...] = c
+        copy_into(out, c)
 
 
 @njit
@@ -292,7 +294,7 @@ def gemv(a, x, out, flip):
     else:  # P = a.T, cols x rows
         xgemv(NO_TRANS if flip else TRANS, cols, rows, aa, lda, xx, incx, y, incy)
     if y.ctypes.data != out.ctypes.data:  # written into a contiguous copy
-        out[...] = y
+        copy_into(out, y)
 
 
 @njit

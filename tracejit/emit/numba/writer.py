@@ -181,7 +181,7 @@ class Writer:
         outs = ", ".join(self.name(v) for v in self.graph.outputs)
         text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
                 "from tracejit.emit.numba import vecmath as vm",
-                "from tracejit.emit.numba.runtime import scalar_of", ""]
+                "from tracejit.emit.numba.runtime import copy_into, scalar_of", ""]
         text += [f"CHUNKS = {CHUNKS}", *self.globals, ""]
         text += ["", f"@numba.njit({njit_options})",
                  f"def {fname}({', '.join(params)}):", *dim_lines, *self.lines,
@@ -306,7 +306,7 @@ class Writer:
         if out in self.storage:  # a buffer that already holds the target outside the slice
             self.emit(f"{self.name(out)} = {self.storage[out]}")
             if moving:
-                self.emit(f"{self.name(out)}[:] = {self.name(target)}")
+                self.emit(f"copy_into({self.name(out)}, {self.name(target)})")
         else:
             copy = "" if loop.in_place else ".copy()"
             self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
