@@ -340,7 +340,7 @@ ARITH_IDS = ["f8", "f4", "i8", "i1", "c16"]
 
 
 def per_dtype(arrays, ids, *extra):
-    return [A(i, a, *extra) for i, a in zip(ids, arrays)]
+    return [A(i, a, *extra) for i, a in zip(ids, arrays, strict=False)]
 
 
 case("op_neg", "negative", lambda x: -x,
@@ -981,7 +981,7 @@ case("atleast_2d_scalar_arg", (), lambda x: np.atleast_2d(x), [A("npscalar", np.
 
 def triples(*slices):
     def params(x, *rest):
-        return {"triples": tuple(s.indices(d) for s, d in zip(slices, x.shape))}
+        return {"triples": tuple(s.indices(d) for s, d in zip(slices, x.shape, strict=False))}
 
     return params
 
@@ -1148,7 +1148,8 @@ case("add_at_rows", "scatter_add", add_at,
       A("i8-neg", i64((5, 4)), np.array([-1, 1, -1]), i64((3, 4), k=1)),
       A("oob", f64((5, 4)), np.array([0, 9]), f64((2, 4)), raises=IndexError)],
      row=Row("scatter_add", {"spec": (("a",), ("s", 0, 4, 1))},
-             inputs=lambda x, i, v: [x, np.broadcast_to(np.asarray(v, x.dtype), (len(np.ravel(i)), 4))
+             inputs=lambda x, i, v: [x, np.broadcast_to(np.asarray(v, x.dtype),
+                                                        (len(np.ravel(i)), 4))
                                      if np.ndim(i) == 1 else np.broadcast_to(
                                          np.asarray(v, x.dtype), np.shape(i) + (4,)), i]),
      inplace=True)
@@ -1580,7 +1581,8 @@ def assert_positive_log(x):
 
 
 case("assert_positive", ("check", "log"), assert_positive_log,
-     [A("f8", f64((3, 4), dom="pos")), A("f8-neg", -f64((3,), dom="pos"), raises=AssertionError, row=False),
+     [A("f8", f64((3, 4), dom="pos")),
+      A("f8-neg", -f64((3,), dom="pos"), raises=AssertionError, row=False),
       A("f4", f32((2, 2), dom="pos"))],
      row=Row("check", {"message": "x must be positive"}, inputs=lambda x: [x.min() > 0],
              expected=lambda x: ()))
@@ -1703,7 +1705,7 @@ def assert_same(got: Any, expected: Any, exact: bool = True, where: str = "out")
         return
     if isinstance(expected, (tuple, list)):
         assert len(got) == len(expected), f"{where}: length {len(got)} != {len(expected)}"
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=False)):
             assert_same(g, e, exact, f"{where}[{i}]")
         return
     if isinstance(expected, (np.ndarray, np.generic)):
@@ -1723,8 +1725,8 @@ def assert_same_aliasing(got: Any, expected: Any, jit_args: tuple, np_args: tupl
     """An output is (a view of) an argument, or of another output, in tracejit exactly
     where it is in NumPy."""
     out_j, out_n = array_leaves(got), array_leaves(expected)
-    for i, ((path, oj), (_, on)) in enumerate(zip(out_j, out_n)):
-        for (path2, oj2), (_, on2) in list(zip(out_j, out_n))[i + 1:]:
+    for i, ((path, oj), (_, on)) in enumerate(zip(out_j, out_n, strict=False)):
+        for (path2, oj2), (_, on2) in list(zip(out_j, out_n, strict=False))[i + 1:]:
             if on is on2:
                 assert oj is oj2, f"out{path} and out{path2}: NumPy returns one array twice"
             shares_n, shares_j = np.shares_memory(on, on2), np.shares_memory(oj, oj2)
@@ -1732,8 +1734,8 @@ def assert_same_aliasing(got: Any, expected: Any, jit_args: tuple, np_args: tupl
                 f"out{path} and out{path2} {'share' if shares_n else 'do not share'} memory "
                 f"in NumPy, {'do' if shares_j else 'do not'} in tracejit")
     arg_j, arg_n = array_leaves(jit_args, "arg"), array_leaves(np_args, "arg")
-    for (path, oj), (_, on) in zip(out_j, out_n):
-        for (apath, aj), (_, an) in zip(arg_j, arg_n):
+    for (path, oj), (_, on) in zip(out_j, out_n, strict=False):
+        for (apath, aj), (_, an) in zip(arg_j, arg_n, strict=False):
             if on is an:
                 assert oj is aj, f"out{path}: NumPy returns the argument {apath} itself"
             shares_n, shares_j = np.shares_memory(on, an), np.shares_memory(oj, aj)

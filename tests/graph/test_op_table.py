@@ -48,7 +48,7 @@ def row_operands(case, values):
         types = tuple(type(v) if type(v) in (int, float, complex) else np.asarray(v).dtype
                       for v in values)
         loop = fn.resolve_dtypes(types + (None,) * fn.nout)
-        return [np.asarray(v, dtype=dt) for v, dt in zip(values, loop)]
+        return [np.asarray(v, dtype=dt) for v, dt in zip(values, loop, strict=False)]
     return [np.asarray(v) for v in values]
 
 
@@ -96,7 +96,7 @@ def check_row(case, args):
     expected = [expected] if op.nout == 1 else list(expected)
     assert len(avals) == len(outs) == len(expected)
     assert op.nout in (-1, len(outs))
-    for k, (aval, out, exp) in enumerate(zip(avals, outs, expected)):
+    for k, (aval, out, exp) in enumerate(zip(avals, outs, expected, strict=False)):
         exp = np.asarray(exp)
         assert aval == Aval(exp.shape, exp.dtype), \
             f"output {k}: infer gives {aval}, NumPy's result is {exp.dtype}{list(exp.shape)}"

@@ -44,7 +44,7 @@ def compare(got, expected) -> None:
     assert type(got) is type(expected), (type(got), type(expected))
     if isinstance(expected, tuple):
         assert len(got) == len(expected)
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=False):
             compare(g, e)
         return
     if not isinstance(expected, (np.ndarray, np.generic)):

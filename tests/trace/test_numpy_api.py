@@ -98,7 +98,7 @@ def test_jit_matches_numpy_strided_args(case, args):
     cases.assert_same(got, expected, case.exact and case.name not in cases.LINALG_CASE_NAMES)
     cases.assert_same(jit_args, np_args, True, "args after the call")
     for (path, aj), (_, an) in zip(cases.array_leaves(jit_args, "arg"),
-                                   cases.array_leaves(np_args, "arg")):
+                                   cases.array_leaves(np_args, "arg"), strict=False):
         if an.base is not None:
             cases.assert_values(aj.base, an.base, True, f"{path}.base after the call")
     if case.alias:
