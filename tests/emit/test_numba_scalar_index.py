@@ -302,7 +302,7 @@ def test_update_into_a_spare_buffer(n):
     """Not in place (the row is read reversed): the loop writes into its spare buffer,
     which must take the whole carry first, as the written row moves with i."""
     text = run_both(reversed_rows, RNG.standard_normal((4, 3)), n)
-    assert re.search(r"^\s+\w+\[:\] = \w+$", text, re.M), text
+    assert re.search(r"^\s+rt\.copy_into\(\w+, \w+\)$", text, re.M), text
 
 
 def old_value_read_after(x, i):

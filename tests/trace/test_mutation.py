@@ -1000,3 +1000,27 @@ def test_add_at_float_into_int_is_refused():
 
     with pytest.raises(TypeError, match="np.add.at.*astype"):
         jit(f)(np.zeros(3, np.int64), np.array([0, 0]), np.array([0.5, 0.5]))
+
+
+@pytest.mark.parametrize("value_shape", [(1, 0), (2, 0), (0, 1), (0,), (3, 0, 1), (0, 0),
+                                         (1, 1, 0), (2, 1), (1, 1, 1), (0, 3)])
+@pytest.mark.parametrize("target_shape, index", [((1,), [0]), ((3,), [0, 1, 2]),
+                                                  ((0,), []), ((2, 3), [0, 1])])
+def test_index_array_assignment_takes_the_values_numpy_takes(value_shape, target_shape,
+                                                               index):
+    """x[index_array] = value: NumPy drops leading length-1 axes of the value and lets an
+    empty value with extra leading axes fill an empty target; anything else that does
+    not broadcast is a ValueError (found by the random programs: a (1, 0) value was taken
+    as empty and filled a length-1 target)."""
+    def f(x, v):
+        x[np.array(index, dtype=np.intp)] = v
+        return x
+
+    x, v = np.zeros(target_shape), np.ones(value_shape)
+    try:
+        want = f(x.copy(), v)
+    except ValueError:
+        with pytest.raises(ValueError):
+            jit(f, backend="numpy")(x.copy(), v)
+        return
+    assert_same(jit(f, backend="numpy")(x.copy(), v), want)

@@ -139,10 +139,10 @@ class Carried:
                 self.w.indent += 1
                 rest = regions[i]
                 if rest == "none":
-                    self.w.emit(f"copy_into({own}, {final})")
+                    self.w.emit(f"rt.copy_into({own}, {final})")
                 else:
                     at = ", ".join(f"{self.w.dim(a)}:{self.w.dim(b)}" for a, b, _ in rest)
-                    self.w.emit(f"copy_into({own}[{at}], {final}[{at}])")
+                    self.w.emit(f"rt.copy_into({own}[{at}], {final}[{at}])")
                 self.w.indent -= 1
             self.w.emit(f"{self.w.name(out)} = {own}")
 
@@ -153,13 +153,13 @@ def copy_region(w: Writer, dst: str, src: str, region: Region) -> None:
     if region == "none":
         return
     if region == "full":
-        w.emit(f"copy_into({dst}, {src})")
+        w.emit(f"rt.copy_into({dst}, {src})")
         return
     for axis, (start, stop, _) in enumerate(region):
         lead = [f"{w.dim(a)}:{w.dim(b)}" for a, b, _ in region[:axis]]
         for side in (f":{w.dim(start)}", f"{w.dim(stop)}:"):
             at = ", ".join(lead + [side])
-            w.emit(f"copy_into({dst}[{at}], {src}[{at}])")
+            w.emit(f"rt.copy_into({dst}[{at}], {src}[{at}])")
 
 
 # --- scan ---------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def scan_rule(w: Writer, eqn: Eqn, check: bool) -> bool:
     for j, (v, y) in enumerate(zip(sub.graph.outputs[ncar:], stacked, strict=True)):
         if rows.get(v) != j:
             row = f"{w.name(y)}[{k}]"
-            sub.emit(f"copy_into({row}, {sub.name(v)})" if y.ndim > 1 else
+            sub.emit(f"rt.copy_into({row}, {sub.name(v)})" if y.ndim > 1 else
                      f"{row} = {sub.name(v)}")
     loop.pass_on(f"{k} == {n} - 1" if p["reverse"] else f"{k} == 0")
     loop.finish(eqn.outputs[:ncar], f"{n} > 0")

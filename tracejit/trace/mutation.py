@@ -36,8 +36,10 @@ def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: s
     """`value` cast (unsafe, as NumPy's setitem does) and broadcast to `shape`. `mode` is
     "broadcast" (ufunc out=), "setitem" (setitem and copyto: NumPy first drops leading
     length-1 axes the target lacks) or "advanced" (index-array setitem: also an empty
-    value with extra leading axes fills an empty target)."""
+    value with extra leading axes and the target's shape after them fills an empty
+    target)."""
     extra = value.ndim - len(shape)
+    trailing = value.shape[extra:] if extra > 0 else value.shape  # before dropping any
     if mode != "broadcast" and extra > 0 and all(d == 1 for d in value.shape[:extra]):
         value = bind("reshape", [value], {"shape": value.shape[extra:]})
     try:
@@ -45,7 +47,7 @@ def conform(value: Tracer, shape: tuple[int, ...], dtype: np.dtype, operation: s
     except ValueError:
         ok = False
     if not ok and mode == "advanced" and value.size == 0 and extra > 0 and \
-            broadcast_shapes(value.shape[extra:], shape) == tuple(shape):
+            0 in shape and trailing == tuple(shape):
         # NumPy's index-array assignment ignores extra leading axes of an empty value
         return create("full", {"shape": tuple(shape), "fill_value": 0, "dtype": dtype})
     if not ok:

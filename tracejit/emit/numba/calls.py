@@ -214,7 +214,7 @@ def concatenate(w: Writer, eqn: Eqn, check: bool) -> bool:
         stop = start + x.shape[axis]
         lo, hi = w.dim(start), w.dim(stop)
         where = ", ".join(f"{lo}:{hi}" if k == axis else ":" for k in range(y.ndim))
-        w.emit(f"copy_into({w.name(y)}[{where}], {w.name(x)})")
+        w.emit(f"rt.copy_into({w.name(y)}[{where}], {w.name(x)})")
         start = stop
     return True
 

@@ -142,6 +142,11 @@ def astype_expr(eqn: Eqn, args: list[str], out: np.dtype) -> str:
         return f"({x} != 0)"
     if src.kind == "c" and out.kind != "c":
         return f"{cast(out)}({x}.real)"
+    if src.kind == "f" and out.kind in "iu" and out.itemsize < 4:
+        # NumPy's C cast converts to int first (x86), then wraps: -3.0 -> uint8 253
+        return f"{cast(out)}(np.int32({x}))"
+    if src.kind == "f" and out == np.uint32:
+        return f"{cast(out)}(np.int64({x}))"
     return f"{cast(out)}({x})"
 
 

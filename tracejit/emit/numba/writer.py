@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tracejit.emit.numba import calls, indexing, scalars
+from tracejit.emit.numba import calls, indexing, reductions, scalars
 from tracejit.graph.ir import Eqn, Graph, Var, short_dtype
 from tracejit.graph.printing import var_names
 from tracejit.rewrite.fusion import (
@@ -42,7 +42,8 @@ from tracejit.rewrite.fusion import (
 )
 from tracejit.rewrite.memory import plan_memory
 
-RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm", "blas"})
+RESERVED = frozenset({"np", "numba", "prange", "dims", "scalar_of", "CHUNKS", "vm", "rt",
+                      "blas"})
 #: a folded full reduction splits its outer axis into at most this many parallel chunks
 CHUNKS = 64
 
@@ -181,7 +182,8 @@ class Writer:
         outs = ", ".join(self.name(v) for v in self.graph.outputs)
         text = [*header, "import numba", "import numpy as np", "from numba import prange", "",
                 "from tracejit.emit.numba import vecmath as vm",
-                "from tracejit.emit.numba.runtime import copy_into, scalar_of", ""]
+                "from tracejit.emit.numba import runtime as rt",
+                "from tracejit.emit.numba.runtime import scalar_of", ""]
         text += [f"CHUNKS = {CHUNKS}", *self.globals, ""]
         text += ["", f"@numba.njit({njit_options})",
                  f"def {fname}({', '.join(params)}):", *dim_lines, *self.lines,
@@ -229,7 +231,7 @@ class Writer:
         self.comment(root, what[loop.kind] + f" over {rank} {'axis' if rank == 1 else 'axes'}")
         extents = [self.dim(n) for n in loop.shape]
         if loop.kind == "reduce":
-            self.reduce_loop(loop, extents)
+            reductions.reduce_loop(self, loop, extents)
         elif loop.kind == "scatter":
             self.scatter_loop(loop, extents)
         else:
@@ -306,7 +308,7 @@ class Writer:
         if out in self.storage:  # a buffer that already holds the target outside the slice
             self.emit(f"{self.name(out)} = {self.storage[out]}")
             if moving:
-                self.emit(f"copy_into({self.name(out)}, {self.name(target)})")
+                self.emit(f"rt.copy_into({self.name(out)}, {self.name(target)})")
         else:
             copy = "" if loop.in_place else ".copy()"
             self.emit(f"{self.name(out)} = {self.name(target)}{copy}")
@@ -316,103 +318,6 @@ class Writer:
         self.emit(f"{self.name(out)}[{self.index(update_map(eqn))}] {assign} "
                   f"{refs[loop.scatter_value]}")
         self.indent -= depth
-
-    def reduce_loop(self, loop: Loop, extents: list[str]) -> None:
-        eqn = loop.reduce
-        out = eqn.outputs[0]
-        axes = eqn.params["axes"]
-        kept = [k for k in range(len(loop.shape)) if k not in axes]
-        acc = self.temp("acc")
-        if not kept:
-            self.full_reduction(loop, extents, acc)
-            if out.ndim:
-                self.emit(f"{self.name(out)} = np.full({(1,) * out.ndim}, {acc})")
-            else:
-                self.emit(f"{self.name(out)} = {acc}")
-            return
-        if list(axes) == list(range(len(axes))):
-            self.leading_reduction(loop, extents, kept)
-            return
-        self.allocate(out)
-        depth = self.open_loops(kept, extents, True)
-        self.emit(f"{acc} = {scalars.fold_init(eqn)}")
-        inner = self.open_loops(list(axes), extents, False)
-        self.fold_body(loop, acc)
-        self.indent -= inner
-        keepdims = eqn.params["keepdims"]
-        at = ", ".join("0" if k in axes else f"i{k}" for k in range(len(loop.shape))
-                       if keepdims or k not in axes)
-        self.emit(f"{self.name(out)}[{at}] = {acc}")
-        self.indent -= depth
-
-    def leading_reduction(self, loop: Loop, extents: list[str], kept: list[int]) -> None:
-        """Reduce over leading axes (a bias gradient's `sum(axis=0)`) row by row into the
-        output, so the inner loop runs along memory and vectorizes. Each output element
-        still sums in index order. In parallel, chunks of the first kept axis."""
-        eqn = loop.reduce
-        out, axes = eqn.outputs[0], eqn.params["axes"]
-        self.allocate(out)
-        keepdims = eqn.params["keepdims"]
-        at = ", ".join("0" if k in axes else f"i{k}" for k in range(len(loop.shape))
-                       if keepdims or k not in axes)
-        target = f"{self.name(out)}[{at}]"
-        first, ranges, depth = kept[0], {}, 0
-        if self.parallel:
-            n, chunks, k = extents[first], self.temp("c"), self.temp("k")
-            self.emit(f"{chunks} = min({n}, CHUNKS)")
-            self.emit(f"for {k} in prange({chunks}):")
-            self.indent += 1
-            depth = 1
-            ranges[first] = f"range({k} * {n} // {chunks}, ({k} + 1) * {n} // {chunks})"
-
-        def open_kept() -> int:
-            for axis in kept:
-                self.emit(f"for i{axis} in {ranges.get(axis, f'range({extents[axis]})')}:")
-                self.indent += 1
-            return len(kept)
-
-        inner = open_kept()
-        self.emit(f"{target} = {scalars.fold_init(eqn)}")
-        self.indent -= inner
-        inner = self.open_loops(list(axes), extents, False) + open_kept()
-        refs = self.body(loop)
-        value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
-        self.emit(f"{target} = {scalars.fold_combine(eqn, target, value)}")
-        self.indent -= inner + depth
-
-    def fold_body(self, loop: Loop, acc: str) -> None:
-        eqn = loop.reduce
-        refs = self.body(loop)
-        value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
-        self.emit(f"{acc} = {scalars.fold_combine(eqn, acc, value)}")
-
-    def full_reduction(self, loop: Loop, extents: list[str], acc: str) -> None:
-        eqn = loop.reduce
-        init = scalars.fold_init(eqn)
-        axes = list(range(len(loop.shape)))
-        if not (self.parallel and axes):
-            self.emit(f"{acc} = {init}")
-            depth = self.open_loops(axes, extents, False)
-            self.fold_body(loop, acc)
-            self.indent -= depth
-            return
-        n0, chunks, part, k = extents[0], self.temp("c"), self.temp("part"), self.temp("k")
-        self.emit(f"{chunks} = min({n0}, CHUNKS)")
-        self.emit(f"{part} = np.empty({chunks}, dtype={scalars.cast(eqn.outputs[0].dtype)})")
-        self.emit(f"for {k} in prange({chunks}):")
-        self.indent += 1
-        inner = acc + "_"
-        self.emit(f"{inner} = {init}")
-        self.emit(f"for i0 in range({k} * {n0} // {chunks}, ({k} + 1) * {n0} // {chunks}):")
-        self.indent += 1
-        depth = self.open_loops(axes[1:], extents, False)
-        self.fold_body(loop, inner)
-        self.indent -= depth + 1
-        self.emit(f"{part}[{k}] = {inner}")
-        self.indent -= 1
-        self.emit(f"{acc} = {init}")
-        self.emit(f"for {k} in range({chunks}):")
-        self.emit(f"    {acc} = {scalars.fold_combine(eqn, acc, f'{part}[{k}]')}")
 
     # --- arguments and module-level values ------------------------------------------
 
