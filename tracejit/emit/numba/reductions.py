@@ -50,7 +50,7 @@ def reduce_loop(w: Writer, loop: Loop, extents: list[str]) -> None:
         return
     w.allocate(out)
     depth, ranges = chunked(w, extents[kept[0]]) if w.parallel else (0, {})
-    scratch = pairwise_scratch(w, loop)  # per thread: inside the chunk loop
+    scratch = pairwise_scratch(w, loop, extents[-1])  # per thread: inside the chunk loop
     depth += open_axes(w, kept, extents, ranges)
     w.emit(f"{acc} = {scalars.fold_init(eqn)}")
     fold(w, loop, extents, acc, axes, scratch)
@@ -111,7 +111,7 @@ def full_reduction(w: Writer, loop: Loop, extents: list[str], acc: str) -> None:
     init = scalars.fold_init(eqn)
     axes = list(range(len(loop.shape)))
     if not (w.parallel and axes):
-        scratch = pairwise_scratch(w, loop)
+        scratch = pairwise_scratch(w, loop, extents[-1])
         w.emit(f"{acc} = {init}")
         fold(w, loop, extents, acc, axes, scratch)
         return
@@ -123,7 +123,7 @@ def full_reduction(w: Writer, loop: Loop, extents: list[str], acc: str) -> None:
     w.emit(f"{part} = np.empty({chunks}, dtype={scalars.cast(eqn.outputs[0].dtype)})")
     w.emit(f"for {k} in prange({chunks}):")
     w.indent += 1
-    scratch = pairwise_scratch(w, loop)
+    scratch = pairwise_scratch(w, loop, extents[-1])
     inner = acc + "_"
     w.emit(f"{inner} = {init}")
     w.emit(f"for i0 in range({k} * {n0} // {chunks}, ({k} + 1) * {n0} // {chunks}):")
@@ -144,7 +144,7 @@ def fold(w: Writer, loop: Loop, extents: list[str], acc: str, axes: list[int],
     last = len(loop.shape) - 1
     if scratch is not None and axes and axes[-1] == last:
         depth = open_axes(w, axes[:-1], extents)
-        part = pairwise_walk(w, loop, extents[last], "0", scratch)
+        part = pairwise_walk(w, loop, "0", scratch)
         w.emit(f"{acc} = {acc} + {part}")
         w.indent -= depth
         return
@@ -171,26 +171,32 @@ def pairwise(loop: Loop) -> bool:
             and len(loop.shape) - 1 in eqn.params["axes"])
 
 
-def pairwise_scratch(w: Writer, loop: Loop) -> tuple[str, str, str] | None:
-    """Allocate a walk's buffer, stack and left sums (None: the loop sums otherwise)."""
+def pairwise_scratch(w: Writer, loop: Loop, n: str) -> tuple[str, str, str] | None:
+    """Allocate a leaf buffer and a stack of pending sums, and write the plan of NumPy's
+    pairwise tree over n elements (None: the loop sums otherwise)."""
     if not pairwise(loop):
         return None
-    names = (w.temp("buf"), w.temp("stack"), w.temp("lefts"))
-    dtype = scalars.cast(loop.reduce.outputs[0].dtype)
-    w.emit(f"{', '.join(names)} = rt.pairwise_scratch({dtype})")
-    return names
+    buf, sums, plan = w.temp("buf"), w.temp("sums"), w.temp("plan")
+    w.emit(f"{buf}, {sums} = rt.pairwise_scratch({scalars.cast(loop.reduce.outputs[0].dtype)})")
+    w.emit(f"{plan} = rt.pairwise_plan({n})")
+    return buf, sums, plan
 
 
-def pairwise_walk(w: Writer, loop: Loop, n: str, start: str,
-                  scratch: tuple[str, str, str]) -> str:
-    """Emit NumPy's pairwise sum of the body's values at last-axis indices start ..
-    start + n - 1 (the other indices open); returns the name holding the sum."""
+def pairwise_walk(w: Writer, loop: Loop, start: str, scratch: tuple[str, str, str]) -> str:
+    """Emit NumPy's pairwise sum of the body's values at last-axis indices from `start`
+    on (the other indices open), replaying the plan; returns the name of the sum."""
     eqn = loop.reduce
-    buf, stack, lefts = scratch
+    buf, sums, plan = scratch
     last = len(loop.shape) - 1
-    sp, lo, m, j, total = (w.temp(p) for p in ("sp", "lo", "m", "j", "total"))
-    w.emit(f"{sp}, {lo}, {m} = rt.pairwise_first({stack}, {start}, {n})")
-    w.emit("while True:  # a leaf of NumPy's pairwise sum per pass")
+    lo, sp, step, m, j = (w.temp(p) for p in ("lo", "sp", "step", "m", "j"))
+    w.emit(f"{lo}, {sp} = {start}, 0")
+    w.emit(f"for {step} in range({plan}.shape[0]):  # NumPy's pairwise tree, leaf by leaf")
+    w.indent += 1
+    w.emit(f"{m} = {plan}[{step}]")
+    w.emit(f"if {m} < 0:  # add the two sums on top")
+    w.emit(f"    {sp} -= 1")
+    w.emit(f"    {sums}[{sp} - 1] = {sums}[{sp} - 1] + {sums}[{sp}]")
+    w.emit("else:  # sum a leaf of m values")
     w.indent += 1
     w.emit(f"{lo} = rt.nonneg({lo})")
     w.emit(f"for {j} in range({m}):")
@@ -200,12 +206,11 @@ def pairwise_walk(w: Writer, loop: Loop, n: str, start: str,
     value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
     w.emit(f"{buf}[{j}] = {value}")
     w.indent -= 1
-    w.emit(f"{total} = rt.block_sum({buf}, {m})")
-    w.emit(f"{sp}, {lo}, {m}, {total} = rt.pairwise_next({stack}, {lefts}, {sp}, {total})")
-    w.emit(f"if {sp} == 0:")
-    w.emit("    break")
-    w.indent -= 1
-    return total
+    w.emit(f"{sums}[{sp}] = rt.block_sum({buf}, {m})")
+    w.emit(f"{sp} += 1")
+    w.emit(f"{lo} += {m}")
+    w.indent -= 2
+    return f"{sums}[0]"
 
 
 def parallel_pairwise(w: Writer, loop: Loop, n: str, acc: str) -> None:
@@ -213,14 +218,13 @@ def parallel_pairwise(w: Writer, loop: Loop, n: str, acc: str) -> None:
     each node summed pairwise, then the node sums added up the tree."""
     eqn = loop.reduce
     dtype = scalars.cast(eqn.outputs[0].dtype)
-    nodes, sums, k = w.temp("nodes"), w.temp("sums"), w.temp("k")
+    nodes, totals, k = w.temp("nodes"), w.temp("totals"), w.temp("k")
     w.emit(f"{nodes} = rt.pairwise_nodes({n}, {PARALLEL_LEVELS})")
-    w.emit(f"{sums} = np.empty({nodes}.shape[0], dtype={dtype})")
+    w.emit(f"{totals} = np.empty({nodes}.shape[0], dtype={dtype})")
     w.emit(f"for {k} in prange({nodes}.shape[0]):")
     w.indent += 1
-    scratch = pairwise_scratch(w, loop)
+    scratch = pairwise_scratch(w, loop, f"{nodes}[{k}, 1]")
     assert scratch is not None
-    total = pairwise_walk(w, loop, f"{nodes}[{k}, 1]", f"{nodes}[{k}, 0]", scratch)
-    w.emit(f"{sums}[{k}] = {total}")
+    w.emit(f"{totals}[{k}] = {pairwise_walk(w, loop, f'{nodes}[{k}, 0]', scratch)}")
     w.indent -= 1
-    w.emit(f"{acc} = {scalars.fold_init(eqn)} + rt.pairwise_combine({sums})")
+    w.emit(f"{acc} = {scalars.fold_init(eqn)} + rt.pairwise_combine({totals})")
