@@ -50,7 +50,7 @@ def reduce_loop(w: Writer, loop: Loop, extents: list[str]) -> None:
         return
     w.allocate(out)
     depth, ranges = chunked(w, extents[kept[0]]) if w.parallel else (0, {})
-    scratch = pairwise_scratch(w, loop, extents[-1])  # per thread: inside the chunk loop
+    scratch = pairwise_scratch(w, loop, extents)  # per thread: inside the chunk loop
     depth += open_axes(w, kept, extents, ranges)
     w.emit(f"{acc} = {scalars.fold_init(eqn)}")
     fold(w, loop, extents, acc, axes, scratch)
@@ -111,7 +111,7 @@ def full_reduction(w: Writer, loop: Loop, extents: list[str], acc: str) -> None:
     init = scalars.fold_init(eqn)
     axes = list(range(len(loop.shape)))
     if not (w.parallel and axes):
-        scratch = pairwise_scratch(w, loop, extents[-1])
+        scratch = pairwise_scratch(w, loop, extents)
         w.emit(f"{acc} = {init}")
         fold(w, loop, extents, acc, axes, scratch)
         return
@@ -123,7 +123,7 @@ def full_reduction(w: Writer, loop: Loop, extents: list[str], acc: str) -> None:
     w.emit(f"{part} = np.empty({chunks}, dtype={scalars.cast(eqn.outputs[0].dtype)})")
     w.emit(f"for {k} in prange({chunks}):")
     w.indent += 1
-    scratch = pairwise_scratch(w, loop, extents[-1])
+    scratch = pairwise_scratch(w, loop, extents)
     inner = acc + "_"
     w.emit(f"{inner} = {init}")
     w.emit(f"for i0 in range({k} * {n0} // {chunks}, ({k} + 1) * {n0} // {chunks}):")
@@ -171,11 +171,14 @@ def pairwise(loop: Loop) -> bool:
             and len(loop.shape) - 1 in eqn.params["axes"])
 
 
-def pairwise_scratch(w: Writer, loop: Loop, n: str) -> tuple[str, str, str] | None:
+def pairwise_scratch(w: Writer, loop: Loop, extents: list[str] | str
+                     ) -> tuple[str, str, str] | None:
     """Allocate a leaf buffer and a stack of pending sums, and write the plan of NumPy's
-    pairwise tree over n elements (None: the loop sums otherwise)."""
+    pairwise tree over the last axis (or `extents` elements, given one size); None: the
+    loop sums otherwise."""
     if not pairwise(loop):
         return None
+    n = extents if isinstance(extents, str) else extents[-1]
     buf, sums, plan = w.temp("buf"), w.temp("sums"), w.temp("plan")
     w.emit(f"{buf}, {sums} = rt.pairwise_scratch({scalars.cast(loop.reduce.outputs[0].dtype)})")
     w.emit(f"{plan} = rt.pairwise_plan({n})")
