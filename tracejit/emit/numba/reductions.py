@@ -49,9 +49,9 @@ def reduce_loop(w: Writer, loop: Loop, extents: list[str]) -> None:
         leading_reduction(w, loop, extents, kept)
         return
     w.allocate(out)
-    depth, ranges = chunked(w, extents[kept[0]]) if w.parallel else (0, {})
+    depth, first = chunked(w, extents[kept[0]]) if w.parallel else (0, None)
     scratch = pairwise_scratch(w, loop, extents)  # per thread: inside the chunk loop
-    depth += open_axes(w, kept, extents, ranges)
+    depth += open_axes(w, kept, extents, first)
     w.emit(f"{acc} = {scalars.fold_init(eqn)}")
     fold(w, loop, extents, acc, axes, scratch)
     w.emit(f"{target(w, loop)} = {acc}")
@@ -67,22 +67,22 @@ def target(w: Writer, loop: Loop) -> str:
     return f"{w.name(eqn.outputs[0])}[{at}]"
 
 
-def chunked(w: Writer, n: str) -> tuple[int, dict[int, str]]:
-    """Open `for k in prange(chunks)` over an axis of extent n; the axis's range within
-    a chunk (for `open_axes`), keyed by the axis the caller opens first."""
+def chunked(w: Writer, n: str) -> tuple[int, str]:
+    """Open `for k in prange(chunks)` over an axis of extent n: (loops opened, that
+    axis's range within a chunk, for `open_axes`)."""
     chunks, k = w.temp("c"), w.temp("k")
     w.emit(f"{chunks} = min({n}, CHUNKS)")
     w.emit(f"for {k} in prange({chunks}):")
     w.indent += 1
-    return 1, {"first": f"range({k} * {n} // {chunks}, ({k} + 1) * {n} // {chunks})"}
+    return 1, f"range({k} * {n} // {chunks}, ({k} + 1) * {n} // {chunks})"
 
 
-def open_axes(w: Writer, axes: list[int], extents: list[str],
-              ranges: dict | None = None) -> int:
-    """Serial loops over `axes`; the first takes `ranges["first"]` where given."""
+def open_axes(w: Writer, axes: list[int], extents: list[str], first: str | None = None
+              ) -> int:
+    """Serial loops over `axes`; the first runs over `first` where given."""
     for n, axis in enumerate(axes):
-        rng = (ranges or {}).get("first") if n == 0 else None
-        w.emit(f"for i{axis} in {rng or f'range({extents[axis]})'}:")
+        rng = first if n == 0 and first else f"range({extents[axis]})"
+        w.emit(f"for i{axis} in {rng}:")
         w.indent += 1
     return len(axes)
 
@@ -94,12 +94,12 @@ def leading_reduction(w: Writer, loop: Loop, extents: list[str], kept: list[int]
     eqn = loop.reduce
     w.allocate(eqn.outputs[0])
     into = target(w, loop)
-    depth, ranges = chunked(w, extents[kept[0]]) if w.parallel else (0, {})
-    inner = open_axes(w, kept, extents, ranges)
+    depth, first = chunked(w, extents[kept[0]]) if w.parallel else (0, None)
+    inner = open_axes(w, kept, extents, first)
     w.emit(f"{into} = {scalars.fold_init(eqn)}")
     w.indent -= inner
     inner = open_axes(w, list(eqn.params["axes"]), extents) + \
-        open_axes(w, kept, extents, ranges)
+        open_axes(w, kept, extents, first)
     refs = w.body(loop)
     value = scalars.fold_value(eqn, refs[loop.reduce_value], eqn.inputs[0].dtype)
     w.emit(f"{into} = {scalars.fold_combine(eqn, into, value)}")
@@ -171,14 +171,13 @@ def pairwise(loop: Loop) -> bool:
             and len(loop.shape) - 1 in eqn.params["axes"])
 
 
-def pairwise_scratch(w: Writer, loop: Loop, extents: list[str] | str
+def pairwise_scratch(w: Writer, loop: Loop, extents: list[str]
                      ) -> tuple[str, str, str] | None:
     """Allocate a leaf buffer and a stack of pending sums, and write the plan of NumPy's
-    pairwise tree over the last axis (or `extents` elements, given one size); None: the
-    loop sums otherwise."""
+    pairwise tree over the last of `extents`; None: the loop sums otherwise."""
     if not pairwise(loop):
         return None
-    n = extents if isinstance(extents, str) else extents[-1]
+    n = extents[-1]
     buf, sums, plan = w.temp("buf"), w.temp("sums"), w.temp("plan")
     w.emit(f"{buf}, {sums} = rt.pairwise_scratch({scalars.cast(loop.reduce.outputs[0].dtype)})")
     w.emit(f"{plan} = rt.pairwise_plan({n})")
@@ -226,7 +225,7 @@ def parallel_pairwise(w: Writer, loop: Loop, n: str, acc: str) -> None:
     w.emit(f"{totals} = np.empty({nodes}.shape[0], dtype={dtype})")
     w.emit(f"for {k} in prange({nodes}.shape[0]):")
     w.indent += 1
-    scratch = pairwise_scratch(w, loop, f"{nodes}[{k}, 1]")
+    scratch = pairwise_scratch(w, loop, [f"{nodes}[{k}, 1]"])
     assert scratch is not None
     w.emit(f"{totals}[{k}] = {pairwise_walk(w, loop, f'{nodes}[{k}, 0]', scratch)}")
     w.indent -= 1
