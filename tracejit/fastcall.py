@@ -1,18 +1,25 @@
-"""The fast path of a jitted call: a generated key function, one dict lookup, one call
-into compiled code.
+"""The fast path of a jitted call: a key from the arguments, one dict lookup, one call
+into compiled code, with no Python frame where the C extension is built.
 
-The general path (`Jitted.__call__`) binds the signature, flattens pytrees and builds a
-canonical key with each array's layout class; that costs several microseconds. Most
-calls repeat one pattern: the same number of positional arguments, arrays where there
-were arrays, Python floats where there were floats, the same static values. For that
-pattern `FastPath` generates a function (source below) keyed on what each position
-needs, `(shape, strides, dtype)` for an array, `type` for a traced float, `(type, value)`
-for a static value, and maps each key to the compiled entry point of the entry the
-general path found for it. Strides stand in for the layout class: an array with new
-strides misses once, takes the general path (which may find the same compiled entry),
-and is added here. Entries qualify when nothing has to happen after the compiled call
-but returning its result: no captured globals to read, no arguments to write back, and
-outputs that are the compiled code's own fresh arrays or scalars.
+The general path (`Jitted.call_general`) binds the signature, flattens pytrees and
+builds a canonical key with each array's layout class; that costs several microseconds.
+Most calls repeat one pattern: the same number of positional arguments, arrays where
+there were arrays, Python floats where there were floats, the same static values. After
+a general call, `Jitted.remember_fast` installs that pattern (`position_kinds`: one
+byte per position, `a` array, `f` traced float, `s` static value) and adds the call's
+key to a table mapping it to the compiled entry point. The key holds what each position
+needs: an array's dtype, flags, shape and strides, a float's type, a static value's type
+and value. Strides stand in for the layout class: an array with new strides misses
+once, takes the general path (which may find the same compiled entry), and is added.
+Entries qualify when nothing has to happen after the compiled call but returning its
+result: no captured globals to read, no arguments to write back, and outputs that are
+the compiled code's own fresh arrays or scalars.
+
+`Jitted` derives from `Dispatch`: the C type in `tracejit/_dispatch.c` whose `tp_call`
+does all of this (a cached call of `x + y` costs about what Numba's own dispatch does),
+or, where that extension was not built, `PyDispatch` below, the same protocol in
+Python with a generated key function. Both call `self.call_general(args, kwargs)` on a
+miss and `self.run_failed(exc, args)` when the compiled call raises.
 """
 
 from __future__ import annotations
@@ -23,107 +30,146 @@ from typing import Any, Callable
 import numpy as np
 
 MISS = object()
-#: most keys remembered per function; beyond that, new keys take the general path
+#: most keys remembered per function; beyond that, new keys take the general path (the
+#: C type's limit is the same)
 MAX_KEYS = 256
 
 
-def position_kinds(args: tuple, static: frozenset[int]) -> tuple[str, ...] | None:
-    """The pattern of a call: per position "array", "float" or "static"; None when a
-    position is none of these (containers, NumPy scalars, ...)."""
-    kinds = []
+def position_kinds(args: tuple, static: frozenset[int]) -> bytes | None:
+    """The pattern of a call: per position `a` (an array), `f` (a traced Python float
+    or complex) or `s` (a static value); None when a position is none of these
+    (containers, NumPy scalars, ...)."""
+    kinds = bytearray()
     for i, a in enumerate(args):
         kind = type(a)
         if i in static or kind in (int, bool):
-            kinds.append("static")
+            kinds += b"s"
         elif kind is np.ndarray:
-            kinds.append("array")
+            kinds += b"a"
         elif kind is float or kind is complex:
-            kinds.append("float")
+            kinds += b"f"
         else:
             return None
-    return tuple(kinds)
+    return bytes(kinds)
 
 
-class FastPath:
-    def __init__(self, kinds: tuple[str, ...],
-                 failed: Callable[[Exception, tuple], None] | None = None) -> None:
-        self.kinds = kinds
-        #: a bound method called with what the compiled call raised and the arguments
-        #: before it propagates (`Jitted.run_failed` raises it located instead); held
-        #: weakly, as its object holds this
-        self.failed = weakly(failed) if failed is not None else (lambda exc, args: None)
-        self.table: dict[Any, tuple] = {}
-        self.source, self.call = self.generate()
+class PyDispatch:
+    """The fast path in pure Python: the protocol of `tracejit._dispatch.Dispatch`."""
 
-    def generate(self) -> tuple[str, Callable[..., Any]]:
-        params = [f"a{i}" for i in range(len(self.kinds))]
-        parts, passed = [], []
-        for p, kind in zip(params, self.kinds, strict=True):
-            if kind == "array":  # the type: a NumPy scalar is not a 0-d array
-                parts += [f"type({p})", f"{p}.shape", f"{p}.strides", f"{p}.dtype"]
-            elif kind == "float":
-                parts.append(f"type({p})")
-            else:
-                parts.append(f"(type({p}), {p})")
-            if kind != "static":
-                passed.append(p)
-        key = ", ".join(parts) + ("," if len(parts) == 1 else "")
-        unpack = f"    {', '.join(params)}{',' if len(params) == 1 else ''} = args\n" \
-            if params else ""
-        source = (
-            "def fast_call(*args):\n"
-            f"    if len(args) != {len(params)}:\n"
-            "        return MISS\n"
-            f"{unpack}"
-            "    try:\n"
-            f"        run, extra, post = table[({key})]\n"
-            "    except (KeyError, AttributeError, TypeError):\n"
-            "        return MISS\n"
-            f"    counter[0] += 1\n"
-            "    try:\n"
-            f"        out = run({''.join(p + ', ' for p in passed)}*extra)\n"
-            "    except Exception as exc:\n"
-            "        failed(exc, args)\n"
-            "        raise\n"
-            "    return out if post is None else post(out)\n")
-        self.counter = [0]
-        namespace = {"MISS": MISS, "table": self.table, "counter": self.counter,
-                     "failed": self.failed}
-        exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
-        return source, namespace["fast_call"]
+    _fast_kinds: bytes | None = None
+    _fast_table: dict[Any, tuple] | None = None
+    _fast_counter: list[int] | None = None
 
-    def hits(self) -> int:
-        """Calls served by the fast path so far."""
-        return self.counter[0]
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and self._fast_table is not None:
+            out = self._fast_call(*args)
+            if out is not MISS:
+                return out
+        return self.call_general(args, kwargs)  # type: ignore[attr-defined]
 
-    def add(self, args: tuple, run: Callable[..., Any], extra: tuple,
-            post: Callable[[Any], Any] | None) -> None:
-        if len(self.table) >= MAX_KEYS:
+    def _fast_install(self, kinds: bytes | None) -> None:
+        """A new call pattern with an empty table, or none."""
+        self._fast_kinds = kinds
+        if kinds is None:
+            self._fast_table = None
             return
+        self._fast_table = {}
+        if self._fast_counter is None:
+            self._fast_counter = [0]
+        failed = report_to(weakref.ref(self))
+        self._fast_call = key_function(kinds, self._fast_table, self._fast_counter, failed)
+
+    def _fast_add(self, args: tuple, run: Callable[..., Any], extra: tuple,
+                  post: Callable[[Any], Any] | None) -> bool:
+        """Calls like `args` run `run(*traced args, *extra)`, then `post` on the result."""
+        table = self._fast_table
+        if table is None or len(table) >= MAX_KEYS or len(args) != len(self._fast_kinds):
+            return False
         parts: list[Any] = []
-        for a, kind in zip(args, self.kinds, strict=True):
-            if kind == "array":
+        for a, kind in zip(args, self._fast_kinds.decode(), strict=True):
+            if kind == "a":
                 parts += [type(a), a.shape, a.strides, a.dtype]
-            elif kind == "float":
+            elif kind == "f":
                 parts.append(type(a))
             else:
                 parts.append((type(a), a))
         try:
-            self.table[tuple(parts)] = (run, extra, post)
+            table[tuple(parts)] = (run, extra, post)
         except TypeError:  # an unhashable static value
-            pass
+            return False
+        return True
+
+    @property
+    def _fast_hits(self) -> int:
+        """Calls served by the fast path."""
+        return self._fast_counter[0] if self._fast_counter else 0
+
+    @_fast_hits.setter
+    def _fast_hits(self, value: int) -> None:
+        if self._fast_counter is None:
+            self._fast_counter = [value]
+        else:  # in place: the key function holds this list
+            self._fast_counter[0] = value
+
+    @property
+    def _fast_keys(self) -> int:
+        return len(self._fast_table) if self._fast_table else 0
 
 
-def weakly(method: Callable[..., None]) -> Callable[..., None]:
-    """`method` (bound) without a strong reference to its object."""
-    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+def key_function(kinds: bytes, table: dict, counter: list[int],
+                 failed: Callable[[Exception, tuple], None]) -> Callable[..., Any]:
+    """The generated function behind `PyDispatch`: key, lookup, compiled call."""
+    params = [f"a{i}" for i in range(len(kinds))]
+    parts, passed = [], []
+    for p, kind in zip(params, kinds.decode(), strict=True):
+        if kind == "a":  # the type: a NumPy scalar is not a 0-d array
+            parts += [f"type({p})", f"{p}.shape", f"{p}.strides", f"{p}.dtype"]
+        elif kind == "f":
+            parts.append(f"type({p})")
+        else:
+            parts.append(f"(type({p}), {p})")
+        if kind != "s":
+            passed.append(p)
+    key = ", ".join(parts) + ("," if len(parts) == 1 else "")
+    unpack = f"    {', '.join(params)}{',' if len(params) == 1 else ''} = args\n" \
+        if params else ""
+    source = (
+        "def fast_call(*args):\n"
+        f"    if len(args) != {len(params)}:\n"
+        "        return MISS\n"
+        f"{unpack}"
+        "    try:\n"
+        f"        run, extra, post = table[({key})]\n"
+        "    except (KeyError, AttributeError, TypeError):\n"
+        "        return MISS\n"
+        "    counter[0] += 1\n"
+        "    try:\n"
+        f"        out = run({''.join(p + ', ' for p in passed)}*extra)\n"
+        "    except Exception as exc:\n"
+        "        failed(exc, args)\n"
+        "        raise\n"
+        "    return out if post is None else post(out)\n")
+    namespace = {"MISS": MISS, "table": table, "counter": counter, "failed": failed}
+    exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
+    return namespace["fast_call"]
 
-    def call(*args: Any) -> None:
-        bound = ref()
-        if bound is not None:
-            bound(*args)
 
-    return call
+try:
+    from tracejit._dispatch import Dispatch
+except ImportError:  # built without a C compiler
+    Dispatch = PyDispatch  # type: ignore[misc,assignment]
+
+
+def report_to(ref: weakref.ref) -> Callable[[Exception, tuple], None]:
+    """`run_failed` of the object behind `ref`, looked up when a call fails, and without
+    a strong reference: the object holds the key function that holds this."""
+
+    def failed(exc: Exception, args: tuple) -> None:
+        obj = ref()
+        if obj is not None:
+            obj.run_failed(exc, args)
+
+    return failed
 
 
 def result_builder(traced: Any) -> tuple[bool, Callable | None]:

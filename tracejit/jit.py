@@ -23,7 +23,7 @@ from tracejit import errors, tree
 from tracejit.config import config, watch
 from tracejit.debug.recompile import History
 from tracejit.emit import compile_graph
-from tracejit.fastcall import MISS, FastPath, position_kinds, result_builder
+from tracejit.fastcall import Dispatch, position_kinds, result_builder
 from tracejit.placement import backend_for, is_device_array, stand_in
 from tracejit.rewrite import optimize
 from tracejit.trace.capture import MISMATCH
@@ -99,7 +99,7 @@ class Identity:
         return isinstance(other, Identity) and other.obj is self.obj
 
 
-class Jitted:
+class Jitted(Dispatch):
     """A jitted function. Call it like the original; see `jit` for the options."""
 
     def __init__(self, fn: Callable, backend: str | None = None,
@@ -127,8 +127,6 @@ class Jitted:
         self._static_seen: dict[int, set] = {}
         self._warned: set[int] = set()
         self._warned_overlap = False
-        self._fast: FastPath | None = None
-        self._fast_call: Callable[..., Any] = no_fast_path
         self.info = CacheInfo()
         self.history = History()  # misses and their reasons (tracejit.debug.recompile)
         LIVE.add(self)
@@ -160,12 +158,8 @@ class Jitted:
                            for i, v in enumerate(values))
         return values
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
-            out = self._fast_call(*args)
-            if out is not MISS:
-                return out
-        return self.call_general(args, kwargs)
+    # Calling goes through `Dispatch` (tracejit.fastcall): the fast path for calls like
+    # one remembered, `call_general` for the rest.
 
     def call_general(self, args: tuple, kwargs: dict) -> Any:
         """The general path: canonical key, lookup or compile, run, write back."""
@@ -216,10 +210,9 @@ class Jitted:
         ok, post = result_builder(traced)
         if not ok:
             return
-        if self._fast is None or self._fast.kinds != kinds:
-            self._fast = FastPath(kinds, self.run_failed)
-            self._fast_call = self._fast.call
-        self._fast.add(args, runner[0], runner[1], post)
+        if self._fast_kinds != kinds:
+            self._fast_install(kinds)
+        self._fast_add(args, runner[0], runner[1], post)
 
     def inline(self, args: tuple, kwargs: dict) -> Any:
         """Called while tracing another function: trace straight through."""
@@ -392,20 +385,21 @@ class Jitted:
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses, traces and entries of this function's trace cache."""
-        hits = self.info.hits + (self._fast.hits() if self._fast else 0)
+        hits = self.info.hits + self._fast_hits
         return CacheInfo(hits, self.info.misses, self.info.traces, len(self._cache))
 
     def cache_clear(self) -> None:
         self._cache.clear()
-        self._fast = None
-        self._fast_call = no_fast_path
+        self._fast_install(None)
+        self._fast_hits = 0
         self.info = CacheInfo()
         self.history = History()
 
     def drop_fast_path(self) -> None:
         """Send every call through the general path again (until it registers anew)."""
-        self._fast = None
-        self._fast_call = no_fast_path
+        self.info.hits += self._fast_hits
+        self._fast_hits = 0
+        self._fast_install(None)
 
     def explain(self, *args: Any, **kwargs: Any) -> Any:
         """What tracejit does with a call like this one: `tracejit.explain`."""
@@ -439,10 +433,6 @@ def show_source(f: Jitted, *args: Any, backend: str | None = None, **kwargs: Any
                          f"{f.backend!r}), which generates no source; use backend='numba' "
                          "or 'cuda'")
     return source
-
-
-def no_fast_path(*args: Any) -> Any:
-    return MISS
 
 
 class RecompilationWarning(UserWarning):
@@ -486,18 +476,19 @@ def capture_keys(captured: list[Any]) -> tuple:
     return tuple(keys)
 
 
-def donated_inputs(traced: Traced) -> frozenset[int]:
+def donated_inputs(traced: Traced) -> dict[int, int]:
     """Graph inputs whose arrays the write-back overwrites after the call, that no
-    returned value is or reads after it: the compiled code may reuse their memory."""
+    returned value is or reads after it: the compiled code may reuse their memory.
+    Maps each such input's position to the position of the output written into it."""
     graph, n = traced.graph, len(traced.arg_leaves)
     written = dict(traced.writebacks)
     returned = {graph.outputs[s[1]] for s in traced.out_specs if s[0] in ("var", "subview")}
-    donated = set()
+    donated = {}
     for i, v in enumerate(graph.inputs):
         pos = written.get(("arg", traced.arg_leaves[i]) if i < n else ("capture", i - n))
         if pos is not None and v not in graph.outputs and graph.outputs[pos] not in returned:
-            donated.add(i)
-    return frozenset(donated)
+            donated[i] = pos
+    return donated
 
 
 def input_value(leaf: Any) -> Any:

@@ -53,18 +53,18 @@ def test_config_flag_reaches_functions_already_on_the_fast_path():
     x = np.full(4, 2.0)
     for _ in range(3):
         f(x)
-    assert f._fast is not None  # calls skip the general path
+    assert f._fast_kinds is not None  # calls skip the general path
     config.debug_nans = True
     try:
         with pytest.raises(FloatingPointError, match="sqrt made"):
             f(np.zeros(4))
         f(x)
-        assert f._fast is None  # no fast path while checking
+        assert f._fast_kinds is None  # no fast path while checking
     finally:
         config.debug_nans = False
     f(x)
     f(x)
-    assert f._fast is not None
+    assert f._fast_kinds is not None
 
 
 def test_quiet_for_non_finite_inputs_and_literal_infinities():

@@ -190,11 +190,11 @@ def test_fast_path_failure_is_located():
     x = np.arange(5.0)
     for _ in range(3):
         f(x, np.array([0, 1]))
-    assert f._fast is not None
-    hits = f._fast.hits()
+    assert f._fast_kinds is not None
+    hits = f._fast_hits
     with pytest.raises(IndexError) as info:
         f(x, np.array([0, 5]))
-    assert f._fast.hits() == hits + 1  # the fast path ran the failing call
+    assert f._fast_hits == hits + 1  # the fast path ran the failing call
     expect(info, IndexError, take_twice, 1, "return x[idx] * 2.0", "index 5 is out of bounds")
     assert f(x, np.array([1, 2])).tolist() == [2.0, 4.0]
 
@@ -247,8 +247,7 @@ def test_an_error_the_interpreter_does_not_reproduce_propagates_with_a_note():
         raise ValueError("boom")
 
     f._cache[key] = dataclasses.replace(entry, run=broken)
-    f._fast = None
-    f._fast_call = lambda *args: tracejit.fastcall.MISS
+    f.drop_fast_path()
     with pytest.raises(ValueError) as info:
         f(x, idx)
     assert str(info.value) == "boom" and not isinstance(info.value, RunError)

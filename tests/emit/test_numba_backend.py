@@ -230,7 +230,7 @@ def test_fast_path_is_taken_and_agrees(monkeypatch):
     x, y = floats(100), floats(100)
     f(x, y)
     f(x, y)
-    assert f._fast is not None
+    assert f._fast_kinds is not None
     before = f.cache_info()
     with monkeypatch.context() as m:
         m.setattr(f, "call_general", refuse_general_path)

@@ -630,13 +630,13 @@ def test_plain_function_keeps_the_fast_path_capturing_ones_do_not():
     plain = jit(lambda x: x * 2.0, backend="numba")
     plain(np.ones(3))
     plain(np.ones(3))
-    assert plain._fast is not None and plain._fast.hits() == 1
+    assert plain._fast_kinds is not None and plain._fast_hits == 1
 
     reads = jit(lambda x: x * GLOBAL_MODEL.w, backend="numba")
     GLOBAL_MODEL.w = np.ones(3)
     reads(np.ones(3))
     reads(np.ones(3))
-    assert reads._fast is None  # its captures are fetched and checked on every call
+    assert reads._fast_kinds is None  # its captures are fetched and checked on every call
     GLOBAL_MODEL.w = np.full(3, 2.0)
     assert_same(reads(np.ones(3)), np.full(3, 2.0))
 
