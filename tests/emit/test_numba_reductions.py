@@ -101,8 +101,8 @@ def test_nan_and_inf_propagate():
     x = data((3, 300), np.float64)
     x[0, 250], x[1, 3], x[1, 299] = np.nan, np.inf, -np.inf
     with np.errstate(invalid="ignore"):  # inf + -inf
-        want = f(x)
-    for got, want in zip(jit(f)(x), want, strict=True):
+        wants = f(x)
+    for got, want in zip(jit(f)(x), wants, strict=True):
         np.testing.assert_array_equal(got, want)
 
 

@@ -96,3 +96,48 @@ def test_generated_source_says_which_buffer_it_reuses():
     lines = source.splitlines()
     loop = next(i for i, line in enumerate(lines) if "fused loop storing" in line)
     assert lines[loop + 1].strip().endswith("# its buffer is dead")  # no allocation
+
+
+# --- outputs stored straight into the argument they are written back into -----------
+
+
+def fill(a, b, out):
+    out[...] = 0.5 * (a + b) - a * b
+
+
+def scale_in_place(a, b, out):
+    out *= a + b
+
+
+def reversed_read(a, b, out):
+    out[...] = out[::-1] + a  # reads other elements of its home: a new buffer
+
+
+def old_value_read_later(a, b, out):
+    new = a * b
+    total = out.sum()  # reads the home after the loop storing `new`
+    out[...] = new
+    return total
+
+
+def other_dtype_home(a, b, out):
+    out[...] = a + b  # float64 into float32: the traced assignment casts in the loop
+
+
+HOMED = {fill: True, scale_in_place: True, reversed_read: False, old_value_read_later: False,
+         other_dtype_home: True}
+
+
+@pytest.mark.parametrize("fn", list(HOMED), ids=lambda fn: fn.__name__)
+def test_a_written_back_output_is_stored_in_its_argument(fn):
+    a, b = rng.standard_normal(50), rng.standard_normal(50)
+    out = rng.standard_normal(50).astype(np.float32 if fn is other_dtype_home else np.float64)
+    f = tracejit.jit(fn, backend="numba")
+    source = tracejit.show_source(f, a, b, out.copy())
+    assert ("# the caller writes it back there" in source) == HOMED[fn]
+    for _ in range(2):  # the first call compiles, the second runs the cached entry
+        want_out, got_out = out.copy(), out.copy()
+        want, got = fn(a, b, want_out), f(a, b, got_out)
+        np.testing.assert_allclose(got_out, want_out, rtol=1e-12)
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -234,6 +234,15 @@ def assert_not_worse(got, naive, exact, where: str) -> None:
         f"{where}: {got!r}\nNumPy: {naive!r}\nfloat128: {exact!r}"
 
 
+def assert_no_new_non_finite(got, naive, where: str) -> None:
+    """Without a float128 reference (it overflows as well), a rewritten program may give
+    other values where NumPy's cancels catastrophically (`(x - 1e300) + 1e300`), but no
+    inf or NaN where NumPy's is finite."""
+    got, naive = np.asarray(got), np.asarray(naive)
+    assert (got.dtype, got.shape) == (naive.dtype, naive.shape), where
+    assert np.all(np.isfinite(got) | ~np.isfinite(naive)), f"{where}: {got!r}\nNumPy: {naive!r}"
+
+
 LD = np.longdouble
 
 
@@ -249,9 +258,12 @@ def test_programs_of_the_rules_patterns(source, data):
     exec(f"def f(a, b, W):\n    return {source}\n", namespace)
     f = namespace["f"]
     note(f"def f(a, b, W):\n    return {source}\n\na = {a!r}\nb = {b!r}")
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    with np.errstate(all="ignore", over="raise"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exact = f(ld(a), ld(b), ld(w))
+        try:
+            exact = f(ld(a), ld(b), ld(w))
+        except FloatingPointError:  # overflows in float128 too (exp(1e300)): no reference
+            exact = None
     moderate = all(np.all(np.abs(v) < 1e100) for v in (a, b))
     with pytest.MonkeyPatch.context() as patch:
         rules = Pipeline(patch)
@@ -276,4 +288,7 @@ def test_programs_of_the_rules_patterns(source, data):
             try:
                 assert_kept(got, want, where, "stabilize" not in combination)
             except AssertionError:
-                assert_not_worse(got, want, exact, where)
+                if exact is None:  # both are rounding garbage somewhere; no worse in kind
+                    assert_no_new_non_finite(got, want, where)
+                else:
+                    assert_not_worse(got, want, exact, where)

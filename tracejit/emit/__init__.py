@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from tracejit.graph.ir import Graph
 
@@ -10,11 +10,13 @@ BACKENDS = ("numpy", "numba", "cuda")
 
 
 def compile_graph(graph: Graph, backend: str,
-                  donated: frozenset[int] = frozenset()) -> Callable[..., list[Any]]:
+                  donated: Mapping[int, int] | None = None) -> Callable[..., list[Any]]:
     """`backend` "auto" is Numba on the CPU (`Jitted` picks "cuda" for CuPy arguments).
-    `donated`: positions of inputs whose arrays
-    the caller overwrites after the call and never reads again; the callable may reuse
-    their memory (a loop updating an argument then runs in it)."""
+    `donated`: positions of inputs whose arrays the caller overwrites after the call and
+    never reads again, each with the position of the output written into it; the
+    callable may reuse their memory (a loop updating an argument then runs in it) and
+    compute that output straight into it."""
+    donated = donated or {}
     if backend == "numpy":
         from tracejit.emit import numpy as numpy_backend
 

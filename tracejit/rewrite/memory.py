@@ -11,7 +11,13 @@ the buffer of a value `u` it reads, instead of a new array, when
   or an input the caller donated).
 
 `h = np.tanh(x @ w + b)` then writes `h` into the product's buffer: one allocation,
-not two. The plan is backend-neutral; the backend allocates accordingly.
+not two.
+
+An output that the caller writes back into a donated input (`out[...] = expr`, `x *= 2`
+with `x` an argument) is stored straight into that input's buffer, its *home*, under
+the same conditions but for the home being a graph input the loop need not read: the
+write-back then finds the value already there and copies nothing. The plan is
+backend-neutral; the backend allocates accordingly.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from tracejit.graph.ir import Var
 from tracejit.rewrite.fusion import VIEW_OPS, Call, Loop, Plan, Read, identity_map
 
 
-def plan_memory(plan: Plan, owned: Callable[[Var], bool]) -> dict[Var, Var]:
+def plan_memory(plan: Plan, owned: Callable[[Var], bool],
+                homes: dict[Var, Var] | None = None) -> dict[Var, Var]:
     """For each stored value that takes over a dead buffer, that buffer's first value:
-    `{v: u}` means "write `v` into `u`'s array"."""
+    `{v: u}` means "write `v` into `u`'s array". `homes`: outputs and the donated
+    inputs they are written back into."""
     buffer: dict[Var, Var] = {}  # value -> the first value of the buffer it lives in
 
     def buffer_of(v: Var) -> Var:
@@ -42,6 +50,8 @@ def plan_memory(plan: Plan, owned: Callable[[Var], bool]) -> dict[Var, Var]:
                 buffer[out] = buffer_of(kernel.eqn.inputs[0])
     for v in plan.graph.outputs:
         last[buffer_of(v)] = math.inf
+    viewed = {buffer_of(out) for kernel in plan.kernels if isinstance(kernel, Call)
+              and kernel.eqn.op in VIEW_OPS for out in kernel.eqn.outputs}
 
     reuse: dict[Var, Var] = {}
     for k, kernel in enumerate(plan.kernels):
@@ -49,7 +59,8 @@ def plan_memory(plan: Plan, owned: Callable[[Var], bool]) -> dict[Var, Var]:
             continue
         taken: set[Var] = set()
         for v in kernel.stores:
-            u = dead_buffer(kernel, v, k, last, buffer_of, owned, taken)
+            u = home_buffer(kernel, v, k, (homes or {}).get(v), last, buffer_of, viewed,
+                            taken) or dead_buffer(kernel, v, k, last, buffer_of, owned, taken)
             if u is None:
                 continue
             base = buffer_of(u)
@@ -86,4 +97,23 @@ def dead_buffer(loop: Loop, v: Var, k: int, last: dict[Var, float],
             continue
         if all(s.index == here for s in loop.body if isinstance(s, Read) and s.var is u):
             return u
+    return None
+
+
+def home_buffer(loop: Loop, v: Var, k: int, home: Var | None, last: dict[Var, float],
+                buffer_of: Callable[[Var], Var], viewed: set[Var],
+                taken: set[Var]) -> Var | None:
+    """`home`, the donated input `v` is written back into, when `loop` (kernel `k`) may
+    store `v` straight into it: same shape and dtype, no view of it anywhere, nothing
+    reading it after this loop, and this loop reading its buffer only where it stores."""
+    if home is None or not v.ndim or v.shape != loop.shape or home.shape != v.shape \
+            or home.dtype != v.dtype:
+        return None
+    base = buffer_of(home)
+    if base is not home or base in taken or base in viewed or last.get(base, k) > k:
+        return None
+    here = identity_map(v.ndim)
+    if all(s.index == here for s in loop.body
+           if isinstance(s, Read) and buffer_of(s.var) is base):
+        return home
     return None

@@ -12,11 +12,13 @@ Generating the source needs neither CuPy nor a GPU:
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from tracejit.emit.cuda.program import Program
 from tracejit.graph.ir import Graph
 
 
-def compile_graph(graph: Graph, donated: frozenset[int] = frozenset()) -> Program:
+def compile_graph(graph: Graph, donated: Iterable[int] = ()) -> Program:
     """`donated`: positions of inputs whose memory the program may reuse (slice updates
     write into them in place)."""
     return Program(graph, donated)

@@ -14,7 +14,7 @@ in one call is an error (which copy is wanted is the caller's call).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class Program:
 
     fresh_outputs = True
 
-    def __init__(self, graph: Graph, donated: frozenset[int] = frozenset()) -> None:
+    def __init__(self, graph: Graph, donated: Iterable[int] = ()) -> None:
         self.graph = graph
         writable = frozenset(graph.inputs[i] for i in donated)
         if units.supported(graph):

@@ -19,7 +19,7 @@ import importlib
 import logging
 import os
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numba
 import numpy as np
@@ -42,10 +42,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PARALLEL_WORK = 1 << 17
 
 
-def compile_graph(graph: Graph, donated: frozenset[int] = frozenset()) -> Callable[..., list[Any]]:
-    """`donated`: positions of inputs whose memory the code may reuse (see
-    `tracejit.emit.compile_graph`): slice updates write into them in place, loops carry
-    them without a copy."""
+def compile_graph(graph: Graph,
+                  donated: Mapping[int, int] | None = None) -> Callable[..., list[Any]]:
+    """`donated`: positions of inputs whose memory the code may reuse, each with the
+    output written back into it (see `tracejit.emit.compile_graph`): slice updates write
+    into them in place, loops carry them without a copy, and a map loop storing that
+    output stores it there."""
+    donated = donated or {}
     unsupported = sorted({str(v.dtype) for v in all_vars(graph)
                           if not scalars.numba_dtype_ok(v.dtype)})
     if unsupported:
@@ -58,7 +61,8 @@ def compile_graph(graph: Graph, donated: frozenset[int] = frozenset()) -> Callab
     writable = frozenset(graph.inputs[i] for i in donated)
     plan = plan_fusion(graph, scalars.inlinable, scalars.foldable, writable)
     parallel = parallel_for(work(plan)) and not calls.wakes_blas_threads(graph)
-    writer = Writer(plan, parallel, donated=writable)
+    homes = {graph.outputs[p]: graph.inputs[i] for i, p in donated.items()}
+    writer = Writer(plan, parallel, donated=writable, homes=homes)
     writer.body_lines()
     parallel = writer.uses_prange()  # a loop body may have chosen prange on its own
     options = 'cache=True, error_model="numpy"' + (", parallel=True" if parallel else "")

@@ -51,12 +51,15 @@ CHUNKS = 64
 class Writer:
     def __init__(self, plan: Plan, parallel: bool, parent: Writer | None = None,
                  prefix: str = "", preset: dict[Var, str] | None = None,
-                 donated: frozenset[Var] = frozenset()) -> None:
+                 donated: frozenset[Var] = frozenset(),
+                 homes: dict[Var, Var] | None = None) -> None:
         """`parent`: write into its function (a loop body); `prefix` goes before every
         name; `preset` names some variables (a body's inputs that are outer values);
-        `donated`: inputs whose memory the function may reuse."""
+        `donated`: inputs whose memory the function may reuse; `homes`: outputs and the
+        donated inputs the caller writes them back into (`tracejit.rewrite.memory`)."""
         self.plan = plan = calls.transposes_as_views(plan)  # BLAS reads x.T as it is
         self.donated = donated
+        self.homes = homes or {}
         self.graph: Graph = plan.graph
         self.parallel = parallel
         self.names: dict[Var, str] = {}
@@ -281,10 +284,13 @@ class Writer:
 
     def map_loop(self, loop: Loop, extents: list[str]) -> None:
         if self.reuse is None:
-            self.reuse = plan_memory(self.plan, self.owns)
+            self.reuse = plan_memory(self.plan, self.owns, self.homes)
         for v in loop.stores:
             if v in self.reuse and v not in self.storage:
-                self.emit(f"{self.name(v)} = {self.name(self.reuse[v])}  # its buffer is dead")
+                home = self.reuse[v]
+                why = "the caller writes it back there" if self.homes.get(v) is home \
+                    else "its buffer is dead"
+                self.emit(f"{self.name(v)} = {self.name(home)}  # {why}")
             else:
                 self.allocate(v, output_arg=self.parallel)
         depth = self.open_loops(list(range(len(loop.shape))), extents, True)
