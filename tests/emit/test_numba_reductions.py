@@ -116,3 +116,31 @@ def test_integer_and_complex_sums_unchanged():
     np.testing.assert_array_equal(got[0], want[0])
     assert got[0].dtype == want[0].dtype
     np.testing.assert_allclose(got[1], want[1], rtol=1e-13)
+
+
+def extremes(x):
+    return (x.max(axis=1), x.min(axis=0), np.fmax.reduce(x, axis=1), np.fmin.reduce(x, axis=0),
+            np.max(x * 2, axis=-1, keepdims=True), x.max())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_float_max_and_min_are_numpys_with_nan_and_inf(dtype):
+    # folded with LLVM's maximum/minimum (NaN propagates) and maxnum/minnum (np.fmax:
+    # NaN gives the other), which vectorize; the values are NumPy's exactly
+    for n in (1, 7, 8, 33, 1000):
+        x = data((6, n), dtype, seed=n)
+        x[1, n // 2] = np.nan
+        x[2, :] = np.nan
+        x[3, 0], x[4, n - 1] = np.inf, -np.inf
+        wants, gots = extremes(x), jit(extremes)(x)
+        for got, want in zip(gots, wants, strict=True):
+            np.testing.assert_array_equal(got, want)
+            assert np.asarray(got).dtype == np.asarray(want).dtype
+
+
+def test_max_of_signed_zeros_is_positive_zero():
+    # IEEE 754-2019 maximum: +0 is above -0 whatever the order; NumPy's result depends on
+    # the order ([0., -0.].max() is -0.); both compare equal
+    x = np.array([[0.0, -0.0], [-0.0, 0.0]])
+    assert np.signbit(jit(lambda x: x.max(axis=1))(x)).tolist() == [False, False]
+    assert np.signbit(jit(lambda x: x.min(axis=1))(x)).tolist() == [True, True]

@@ -192,6 +192,10 @@ FOLD_UFUNCS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "m
                "fmin": "fmin"}
 
 
+#: float folds as `runtime` intrinsics: NaN-propagating max/min, NaN-ignoring fmax/fmin
+FLOAT_FOLDS = {"max": "fmaximum", "min": "fminimum", "fmax": "fmaxnum", "fmin": "fminnum"}
+
+
 def fold_kind(eqn: Eqn) -> str:
     return FOLD_UFUNCS[eqn.params["ufunc"]] if eqn.op == "reduce" else eqn.op
 
@@ -253,6 +257,8 @@ def fold_combine(eqn: Eqn, acc: str, value: str) -> str:
         expr = f"{acc} {'+' if kind == 'sum' else '*'} {value}"
         # Numba widens small integers; NumPy's accumulator wraps in its own dtype
         return f"{cast(dtype)}({expr})" if dtype.kind in "iu" else expr
+    if dtype.kind == "f" and kind in FLOAT_FOLDS:  # LLVM intrinsics, which vectorize
+        return f"rt.{FLOAT_FOLDS[kind]}({acc}, {value})"
     if kind == "max":  # NaN propagates, as in np.max
         return f"{value} if ({value} > {acc} or {value} != {value}) else {acc}"
     if kind == "min":
