@@ -5,10 +5,12 @@ The parent starts `python -m bench.fresh first-call IMPL N` or `... peak-memory 
 in the repository root; the child prints one JSON line. Imports are done before the
 clock starts: a first call is building, compiling and running the function.
 
-Disk caches live in one temporary directory per run: tracejit's (`TRACEJIT_CACHE_DIR`),
+Disk caches live in one temporary directory per round: tracejit's (`TRACEJIT_CACHE_DIR`),
 Numba's (`NUMBA_CACHE_DIR`, functions compiled with `cache=True`), JAX's persistent
 compilation cache and PyTensor's compiledir. The first process of each column finds them
-empty; the second finds what the first wrote.
+empty; the second finds what the first wrote. A first call is one sample per process and
+varies by tens of percent on a shared machine: the rows run `FIRST_CALL_ROUNDS` rounds,
+each with new empty caches, and give each cell's median.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import gc
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -178,22 +181,40 @@ def columns(workload: Workload, impls: tuple[str, ...]) -> tuple[list[str], dict
     return run, skipped
 
 
-def first_call_rows(n: int, log: Log) -> list[Row]:
-    """Two rows: first call in a fresh process with empty disk caches, then warm ones."""
+#: rounds of the first-call rows (each: a process with empty caches, then one with warm)
+FIRST_CALL_ROUNDS = 5
+
+
+def first_call_rows(n: int, log: Log, rounds: int = FIRST_CALL_ROUNDS) -> list[Row]:
+    """Two rows: first call in a fresh process with empty disk caches, then warm ones;
+    each cell the median of `rounds` rounds."""
     workload = BY_NAME[FIRST_CALL]
     # the no-rewrites column is timed in-process only (a child knows the standard ones)
     run, skipped = columns(workload, tuple(i for i in peers.IMPLS if i != peers.NO_REWRITES))
     label = f"{workload.name} N={short(n)}"
     empty = Row("first-call", f"{label}, empty cache", "first-call", dict(skipped))
     warm = Row("first-call", f"{label}, warm cache", "first-call", dict(skipped))
-    with tempfile.TemporaryDirectory(prefix="tracejit-bench-") as tmp:
-        env = cache_env(Path(tmp))
+    samples: dict[tuple[str, str], list[Cell]] = {}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="tracejit-bench-") as tmp:
+            env = cache_env(Path(tmp))
+            for impl in run:
+                for row in (empty, warm):
+                    cell = cell_of(run_child("first-call", impl, n, env), "seconds")
+                    samples.setdefault((row.label, impl), []).append(cell)
+    for row in (empty, warm):
         for impl in run:
-            for row in (empty, warm):
-                row.cells[impl] = cell_of(run_child("first-call", impl, n, env), "seconds")
-                cache = row.label.split(", ")[-1]
-                log(f"  first call, {cache}: {impl}: {show(row.cells[impl], unit='s')}")
+            row.cells[impl] = median_cell(samples[row.label, impl])
+            cache = row.label.split(", ")[-1]
+            log(f"  first call, {cache}: {impl}: {show(row.cells[impl], unit='s')} "
+                f"(median of {rounds})")
     return [empty, warm]
+
+
+def median_cell(cells: list[Cell]) -> Cell:
+    """The median of the measured cells; the first failure where any failed."""
+    failed = [c for c in cells if c.value is None]
+    return failed[0] if failed else Cell(statistics.median(c.value for c in cells))
 
 
 def peak_memory_row(n: int, log: Log) -> Row:

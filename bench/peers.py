@@ -79,6 +79,8 @@ def preload(impl: str) -> None:
         load_pytensor()
     elif installed(impl):
         importlib.import_module(MODULES[impl])
+        if MODULES[impl] == "tracejit":  # its CPU backend loads on the first compile
+            importlib.import_module("tracejit.emit.numba")
 
 
 # --- tracejit --------------------------------------------------------------------------
