@@ -14,7 +14,6 @@ import logging
 import time
 import warnings
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, overload
 
 import numpy as np
@@ -24,79 +23,24 @@ from tracejit.config import config, watch
 from tracejit.debug.recompile import History
 from tracejit.emit import compile_graph
 from tracejit.fastcall import Dispatch, position_kinds, result_builder
+from tracejit.keys import CacheInfo, Entry, capture_keys, fetch_captures, leaf_key
 from tracejit.placement import backend_for, is_device_array, stand_in
+from tracejit.results import (
+    donated_inputs,
+    fresh_value,
+    input_value,
+    output_value,
+    shares_memory,
+    view_value,
+)
 from tracejit.rewrite import optimize
-from tracejit.trace.capture import MISMATCH
 from tracejit.trace.context import Respecialize, current
-from tracejit.trace.driver import Static, Traced, apply_rebinds, trace
-from tracejit.trace.views import Step
+from tracejit.trace.driver import Static, apply_rebinds, trace
 
 if TYPE_CHECKING:
     from tracejit.graph.ir import Graph
 
 log = logging.getLogger("tracejit")
-
-
-@dataclass
-class CacheInfo:
-    hits: int = 0
-    misses: int = 0
-    traces: int = 0
-    size: int = 0
-
-
-@dataclass
-class Entry:
-    traced: Traced
-    run: Callable[..., list[Any]]
-    capture_keys: tuple = ()
-    trace_seconds: float = 0.0
-    #: the backend returns new arrays (or the input objects themselves), never views
-    fresh: bool = False
-    #: what the rewrite engine did to the traced graph, and the graph it compiled
-    rewrites: tuple = ()
-    graph: Any = None
-    rewrite_seconds: float = 0.0
-    compile_seconds: float = 0.0
-
-
-def layout(a: np.ndarray) -> str:
-    flags = a.flags
-    return "C" if flags.c_contiguous else "F" if flags.f_contiguous else "S"
-
-
-def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
-    kind = type(leaf)
-    if kind is np.ndarray:
-        return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
-    if kind is float or kind is complex:
-        return ("s", leaf) if index in static_floats else kind
-    if isinstance(leaf, np.generic):
-        return (leaf.dtype,)
-    if isinstance(leaf, Static):
-        return ("s", type(leaf.value), leaf.value)
-    if isinstance(leaf, np.ndarray):  # subclasses
-        return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
-    if kind.__hash__ is None:  # unhashable: a CuPy array, or an object (by identity)
-        if is_device_array(leaf):
-            return ("device", leaf.shape, leaf.dtype, layout(leaf))
-        return ("o", kind, Identity(leaf))
-    return ("s", kind, leaf)
-
-
-class Identity:
-    """A cache-key part equal only to itself's object (held, so its id is not reused)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __hash__(self) -> int:
-        return id(self.obj)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Identity) and other.obj is self.obj
 
 
 class Jitted(Dispatch):
@@ -451,114 +395,6 @@ def drop_fast_paths(_value: Any) -> None:
 
 
 watch("debug_nans", drop_fast_paths)
-
-
-def fetch_captures(entry: Entry | None, leaves: list[Any] | None = None) -> list[Any]:
-    """The captured arrays' current objects (read once per call; `leaves`: the call's
-    argument leaves, which paths through arguments start from; None: the trace's).
-    [MISMATCH] where the trace's guard fails (its paths or aliasing changed)."""
-    if entry is None:
-        return []
-    traced = entry.traced
-    values = [ext.accessor(leaves) for ext in traced.captures]
-    if traced.guard is not None and not traced.guard(leaves, values):
-        return [MISMATCH]
-    return values
-
-
-def capture_keys(captured: list[Any]) -> tuple:
-    """What a trace assumed of its captured arrays; a change means retrace."""
-    keys = []
-    for value in captured:
-        if not isinstance(value, np.ndarray):
-            return (None,)
-        keys.append((value.shape, value.dtype, value.flags.writeable, layout(value)))
-    return tuple(keys)
-
-
-def donated_inputs(traced: Traced) -> dict[int, int]:
-    """Graph inputs whose arrays the write-back overwrites after the call, that no
-    returned value is or reads after it: the compiled code may reuse their memory.
-    Maps each such input's position to the position of the output written into it."""
-    graph, n = traced.graph, len(traced.arg_leaves)
-    written = dict(traced.writebacks)
-    returned = {graph.outputs[s[1]] for s in traced.out_specs if s[0] in ("var", "subview")}
-    donated = {}
-    for i, v in enumerate(graph.inputs):
-        pos = written.get(("arg", traced.arg_leaves[i]) if i < n else ("capture", i - n))
-        if pos is not None and v not in graph.outputs and graph.outputs[pos] not in returned:
-            donated[i] = pos
-    return donated
-
-
-def input_value(leaf: Any) -> Any:
-    kind = type(leaf)
-    if kind is float:
-        return np.float64(leaf)
-    if kind is complex:
-        return np.complex128(leaf)
-    return leaf
-
-
-def shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
-    if not np.may_share_memory(a, b):
-        return False
-    try:
-        return bool(np.shares_memory(a, b, max_work=10_000))
-    except np.exceptions.TooHardError:
-        return True
-
-
-def fresh_value(value: Any, inputs: list[Any], fresh: bool) -> Any:
-    """`value` as an array owning its memory, unless it is safe to read after writes
-    into the input arrays (it is neither an input nor a view of anything)."""
-    if isinstance(value, np.ndarray) and ((value.base is not None and not fresh)
-                                          or any(value is x for x in inputs)):
-        return value.copy()
-    return value
-
-
-def output_value(spec: tuple, results: list[Any], realized: dict[int, Any],
-                 fresh: bool) -> Any:
-    """An output leaf from the graph's results. Arrays are realized once per buffer
-    (`realized`), so returning `y, y[1:]` gives a view of the returned `y`, as NumPy."""
-    tag = spec[0]
-    if tag == "static":
-        return spec[1]
-    if tag == "subview":
-        _, pos, steps, _, copy = spec
-        value = realize(pos, results, realized, copy, fresh)
-        for step in steps:
-            value = Step.apply_numpy(step, value)
-        return value
-    _, pos, kind, copy = spec
-    if kind == "python":
-        return results[pos].item()
-    if kind == "scalar":  # a device's 0-d array stays on the device, as CuPy's own
-        value = results[pos]
-        return value if is_device_array(value) else np.asarray(value)[()]
-    return realize(pos, results, realized, copy, fresh)
-
-
-def realize(pos: int, results: list[Any], realized: dict[int, Any], copy: bool,
-            fresh: bool) -> Any:
-    value = realized.get(pos)
-    if value is None:
-        value = results[pos]
-        if copy or not isinstance(value, np.ndarray) or (value.base is not None and not fresh) \
-                or not value.flags.writeable:
-            value = np.array(value, copy=True)
-        realized[pos] = value
-    return value
-
-
-def view_value(spec: tuple, leaves: list[Any], captured: list[Any]) -> Any:
-    """A returned view of an argument or captured array: the same view of the real one."""
-    (kind, where), steps = spec[1], spec[2]
-    value = leaves[where] if kind == "arg" else captured[where]
-    for step in steps:
-        value = Step.apply_numpy(step, value)
-    return value
 
 
 @overload

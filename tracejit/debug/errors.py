@@ -88,7 +88,7 @@ def updates_in_place(jitted: Any, entry: Any) -> bool:
     """Whether the failed call may have left part of its updates in argument arrays:
     compiled code that reuses the memory of arrays the function overwrites (the Numba
     backend does, the interpreter does not), without `debug_nans`' snapshot."""
-    from tracejit.jit import donated_inputs
+    from tracejit.results import donated_inputs
 
     return (jitted.backend != "numpy" and not getattr(entry.run, "restores", False)
             and bool(donated_inputs(entry.traced)))

@@ -24,7 +24,8 @@ from typing import Any, Callable
 from tracejit import tree
 from tracejit.debug.kernels import Kernel, kernels
 from tracejit.debug.recompile import Miss, describe, kind, nearest
-from tracejit.jit import Jitted, fetch_captures, jit, leaf_key
+from tracejit.jit import Jitted, jit
+from tracejit.keys import fetch_captures, leaf_key
 
 
 @dataclass
@@ -141,7 +142,7 @@ def lookup(jitted: Jitted, key: tuple) -> tuple[bool, str]:
             return False, "first call"
         changes = nearest(key, list(jitted._cache), jitted.names)
         return False, "; ".join(str(c) for c in changes) or "new signature"
-    from tracejit.jit import capture_keys
+    from tracejit.keys import capture_keys
 
     captured = fetch_captures(entry)
     if captured and capture_keys(captured) != entry.capture_keys:

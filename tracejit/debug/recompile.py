@@ -2,7 +2,7 @@
 nearest one already cached, logged under the `tracejit` logger and kept for `explain`;
 and the recompilation-storm warning.
 
-A key is `(tree structure, per leaf: leaf_key)` (`tracejit.jit.leaf_key`): an array's
+A key is `(tree structure, per leaf: leaf_key)` (`tracejit.keys.leaf_key`): an array's
 `(shape, dtype, writeable, layout)`, `float`/`complex` for a traced Python scalar,
 `("s", value)` for a respecialized float, `(dtype,)` for a NumPy scalar, `("s", type,
 value)` for a static value.
