@@ -230,3 +230,92 @@ def test_without_the_extension_jitted_functions_take_the_python_fast_path():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_static_floats_are_keyed_by_their_bits_and_containers_never_static(base):
+    d = make(base)
+    d._fast_install(b"s")
+    assert d._fast_add((0.0,), lambda: "zero", (), None)
+    assert d._fast_add((-0.0,), lambda: "minus zero", (), None)
+    assert d._fast_add((1j,), lambda: "i", (), None)
+    assert (d(0.0), d(-0.0), d(1j), d(1.0)) == ("zero", "minus zero", "i", "general")
+    assert d._fast_keys == 3
+    d._fast_install(b"s")
+    assert d._fast_add(((1, 2),), lambda: "tuple", (), None) is False  # (1, 2) == (1.0, 2.0)
+    assert d((1, 2)) == "general"
+    assert fastcall.position_kinds(((1, 2),), frozenset({0})) is None
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_a_static_key_added_twice_counts_once(base):
+    d = make(base)
+    d._fast_install(b"as")
+    x = np.ones(2)
+    d._fast_add((x, 3), record, (), None)
+    d._fast_add((x, 3), record, (), None)
+    assert d._fast_keys == 1
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_the_table_may_be_reset_while_an_entry_runs(base):
+    d = make(base)
+    x = np.ones(3)
+
+    def resets(a):
+        d._fast_install(b"as")  # drops the table holding this very entry
+        d._fast_add((a, 1), record, (), None)
+        return "ran"
+
+    d._fast_install(b"a")
+    d._fast_add((x,), resets, (), None)
+    assert d(x) == "ran"
+    assert d(x, 1) == ("run", (x,)) and d(x) == "general"
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_failure_hook_sees_the_exception_being_handled_and_not_interrupts(base):
+    import sys
+
+    d = make(base)
+    x = np.ones(3)
+    seen = []
+
+    def located(exc, args):
+        seen.append(sys.exc_info()[1] is exc)
+        raise ValueError("located")
+
+    def fails(a):
+        raise IndexError("out of bounds")
+
+    d.run_failed = located
+    d._fast_install(b"a")
+    d._fast_add((x,), fails, (), None)
+    with pytest.raises(ValueError) as info:
+        d(x)
+    assert seen == [True] and isinstance(info.value.__context__, IndexError)
+
+    def interrupted(a):
+        raise KeyboardInterrupt
+
+    d._fast_add((x,), interrupted, (), None)
+    with pytest.raises(KeyboardInterrupt):
+        d(x)
+    assert seen == [True]  # not reported: only an Exception is
+
+
+def test_calls_with_static_arguments_take_the_fast_path():
+    import tracejit
+
+    signed = tracejit.jit(lambda x, s: x * np.copysign(1.0, s), static_argnums=1,
+                          backend="numba")
+    scaled = tracejit.jit(lambda x, t: x * t[0], static_argnames="t", backend="numba")
+    counted = tracejit.jit(lambda x, n: x * n, backend="numba")
+    x, small = np.arange(3.0), np.arange(3, dtype=np.int8)
+    for _ in range(3):
+        np.testing.assert_array_equal(signed(x, 0.0), x)
+        np.testing.assert_array_equal(signed(x, -0.0), -x)
+        assert scaled(small, t=(1, 2)).dtype == np.int8  # by keyword: general path
+        assert scaled(small, t=(1.0, 2.0)).dtype == np.float64
+        np.testing.assert_array_equal(counted(x, 3), x * 3)
+    assert signed._fast_hits == 4 and counted._fast_hits == 2

@@ -13,7 +13,10 @@
  *   'a'  an array: key words  dtype (type number and byte order), flags (aligned,
  *        writeable), ndim, shape, strides; the argument must be exactly np.ndarray
  *   'f'  a traced Python float or complex: key word  its type
- *   's'  a static value (an int, a bool, a static argument): (type, value) in the key
+ *   's'  a static value: a float or complex, key words  its type and its bits (0.0 and
+ *        -0.0 are equal but need other code); exactly an int, a bool, a str or None,
+ *        (type, value) in the key; anything else (a tuple: (1, 2) equals (1.0, 2.0))
+ *        takes the general path
  * Without static values the key is those words, written on the C stack and looked up
  * in an open-addressing table of word vectors: no allocation and no Python hashing on a
  * call. With static values it is a tuple of the words (as bytes) and each static value's
@@ -67,6 +70,16 @@ plain_dtype(PyArrayObject *arr)
     return (num >= NPY_BOOL && num <= NPY_CLONGDOUBLE) || num == NPY_HALF;
 }
 
+/* A static value keyed by (type, value) in the dict of keys with static values. */
+static int
+dict_static(PyObject *a)
+{
+    return PyLong_CheckExact(a) || PyBool_Check(a) || PyUnicode_CheckExact(a) || a == Py_None;
+}
+
+/* words a double takes */
+#define DOUBLE_WORDS ((sizeof(double) + sizeof(Py_ssize_t) - 1) / sizeof(Py_ssize_t))
+
 /* Writes the key words of `args` under `kinds` into words[MAX_WORDS]: the number of
  * words, or -1 when the arguments do not fit the pattern (a miss). *nstatic counts
  * the static positions, which the words leave out. */
@@ -95,10 +108,12 @@ key_words(PyObject *kinds, PyObject *args, Py_ssize_t *words, Py_ssize_t *nstati
                          | ((Py_ssize_t)(unsigned char)descr->byteorder << 16);
             words[w++] = PyArray_FLAGS(arr) & (NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE);
             words[w++] = ndim;
-            memcpy(words + w, PyArray_DIMS(arr), (size_t)ndim * sizeof(Py_ssize_t));
-            w += ndim;
-            memcpy(words + w, PyArray_STRIDES(arr), (size_t)ndim * sizeof(Py_ssize_t));
-            w += ndim;
+            if (ndim > 0) {
+                memcpy(words + w, PyArray_DIMS(arr), (size_t)ndim * sizeof(Py_ssize_t));
+                w += ndim;
+                memcpy(words + w, PyArray_STRIDES(arr), (size_t)ndim * sizeof(Py_ssize_t));
+                w += ndim;
+            }
         }
         else if (kind[i] == 'f') {
             if ((!PyFloat_CheckExact(a) && !PyComplex_CheckExact(a)) || w + 1 > MAX_WORDS) {
@@ -106,8 +121,30 @@ key_words(PyObject *kinds, PyObject *args, Py_ssize_t *words, Py_ssize_t *nstati
             }
             words[w++] = (Py_ssize_t)Py_TYPE(a);
         }
-        else {
+        else if (PyFloat_CheckExact(a) || PyComplex_CheckExact(a)) {
+            double bits[2] = {0.0, 0.0};
+            int parts = PyFloat_CheckExact(a) ? 1 : 2;
+            if (parts == 1) {
+                bits[0] = PyFloat_AS_DOUBLE(a);
+            }
+            else {
+                Py_complex c = PyComplex_AsCComplex(a);
+                bits[0] = c.real;
+                bits[1] = c.imag;
+            }
+            if (w + 1 + (Py_ssize_t)(parts * DOUBLE_WORDS) > MAX_WORDS) {
+                return -1;
+            }
+            words[w++] = (Py_ssize_t)Py_TYPE(a);
+            memset(words + w, 0, parts * DOUBLE_WORDS * sizeof(Py_ssize_t));
+            memcpy(words + w, bits, (size_t)parts * sizeof(double));
+            w += (Py_ssize_t)(parts * DOUBLE_WORDS);
+        }
+        else if (dict_static(a)) {
             (*nstatic)++;
+        }
+        else {
+            return -1;
         }
     }
     return w;
@@ -159,8 +196,8 @@ static_key(PyObject *kinds, PyObject *args, const Py_ssize_t *words, Py_ssize_t 
     PyTuple_SET_ITEM(key, 0, bytes);
     Py_ssize_t k = 1;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        if (kind[i] != 'a' && kind[i] != 'f') {
-            PyObject *a = PyTuple_GET_ITEM(args, i);
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (kind[i] != 'a' && kind[i] != 'f' && dict_static(a)) {
             Py_INCREF(Py_TYPE(a));
             PyTuple_SET_ITEM(key, k++, (PyObject *)Py_TYPE(a));
             Py_INCREF(a);
@@ -170,46 +207,67 @@ static_key(PyObject *kinds, PyObject *args, const Py_ssize_t *words, Py_ssize_t 
     return key;
 }
 
-/* The table entry for `args` (borrowed), NULL for a miss, or NULL with an exception. */
+/* The table entry for `args` (a new reference), NULL for a miss, or NULL with an
+ * exception. `kinds` and `statics` are the caller's own references: a static value's
+ * __eq__, or a collection run by an allocation, may reset the table meanwhile. */
 static PyObject *
-lookup(Dispatch *self, PyObject *args)
+lookup(Dispatch *self, PyObject *kinds, PyObject *statics, PyObject *args)
 {
     Py_ssize_t words[MAX_WORDS], nstatic;
-    Py_ssize_t n = key_words(self->kinds, args, words, &nstatic);
+    Py_ssize_t n = key_words(kinds, args, words, &nstatic);
     if (n < 0) {
         return NULL;
     }
-    if (nstatic == 0) {
-        if (self->slots == NULL) {
+    if (nstatic == 0) {  /* no Python code runs from here to the reference */
+        if (self->slots == NULL || self->kinds != kinds) {
             return NULL;
         }
-        return find_slot(self->slots, words, n, hash_words(words, n))->entry;
+        PyObject *entry = find_slot(self->slots, words, n, hash_words(words, n))->entry;
+        Py_XINCREF(entry);
+        return entry;
     }
-    PyObject *key = static_key(self->kinds, args, words, n, nstatic);
+    PyObject *key = static_key(kinds, args, words, n, nstatic);
     if (key == NULL) {
         return NULL;
     }
-    PyObject *entry = PyDict_GetItemWithError(self->statics, key);
+    PyObject *entry = PyDict_GetItemWithError(statics, key);
+    Py_XINCREF(entry);
     Py_DECREF(key);
-    if (entry == NULL && PyErr_ExceptionMatches(PyExc_TypeError)) {
-        PyErr_Clear();  /* an unhashable static value: not a fast call */
-    }
     return entry;
 }
 
 /* A failed compiled call: let `self.run_failed(exc, args)` raise the error located at
- * the user's line; where it returns, the original exception propagates. */
+ * the user's line; where it returns, the original exception propagates. As in Python's
+ * `except Exception as exc:`, only an Exception is reported (not KeyboardInterrupt),
+ * and it is the exception being handled while run_failed runs (so what that raises
+ * has it as its context). */
 static void
 report_failure(Dispatch *self, PyObject *args)
 {
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        return;
+    }
     PyObject *type, *value, *tb;
+#if PY_VERSION_HEX >= 0x030C0000
+    value = PyErr_GetRaisedException();  /* normalized, its traceback attached */
+    type = Py_NewRef((PyObject *)Py_TYPE(value));
+    tb = PyException_GetTraceback(value);
+#else
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb != NULL) {
         PyException_SetTraceback(value, tb);
     }
+#endif
+    PyObject *saved_type, *saved_value, *saved_tb;
+    PyErr_GetExcInfo(&saved_type, &saved_value, &saved_tb);
+    Py_XINCREF(type);
+    Py_XINCREF(value);
+    Py_XINCREF(tb);
+    PyErr_SetExcInfo(type, value, tb);  /* steals the new references */
     PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, str_run_failed,
                                              value, args, NULL);
+    PyErr_SetExcInfo(saved_type, saved_value, saved_tb);
     if (r == NULL) {  /* the located error replaces the original */
         Py_XDECREF(type);
         Py_XDECREF(value);
@@ -217,17 +275,23 @@ report_failure(Dispatch *self, PyObject *args)
         return;
     }
     Py_DECREF(r);
+#if PY_VERSION_HEX >= 0x030C0000
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyErr_SetRaisedException(value);
+#else
     PyErr_Restore(type, value, tb);
+#endif
 }
 
 /* Run a table entry (run, extra, post) on the traced arguments of `args`. */
 static PyObject *
-run_entry(Dispatch *self, PyObject *entry, PyObject *args)
+run_entry(Dispatch *self, PyObject *kinds, PyObject *entry, PyObject *args)
 {
     PyObject *run = PyTuple_GET_ITEM(entry, 0);
     PyObject *extra = PyTuple_GET_ITEM(entry, 1);
     PyObject *post = PyTuple_GET_ITEM(entry, 2);
-    const char *kind = PyBytes_AS_STRING(self->kinds);
+    const char *kind = PyBytes_AS_STRING(kinds);
     Py_ssize_t n = PyTuple_GET_SIZE(args), nextra = PyTuple_GET_SIZE(extra);
     PyObject *stack[MAX_STACK_ARGS];
     PyObject *out;
@@ -293,20 +357,25 @@ run_entry(Dispatch *self, PyObject *entry, PyObject *args)
 static PyObject *
 dispatch_call(Dispatch *self, PyObject *args, PyObject *kwargs)
 {
-    if (self->kinds != NULL && (kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0)) {
-        PyObject *entry = lookup(self, args);
+    if (self->kinds != NULL && self->statics != NULL
+            && (kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0)) {
+        PyObject *kinds = self->kinds, *statics = self->statics;
+        Py_INCREF(kinds);
+        Py_INCREF(statics);
+        PyObject *entry = lookup(self, kinds, statics, args);
+        Py_DECREF(statics);
         if (entry != NULL) {
-            /* the table may change while the call runs */
-            Py_INCREF(entry);
-            PyObject *kinds = self->kinds;
-            Py_INCREF(kinds);
-            PyObject *out = run_entry(self, entry, args);
+            PyObject *out = run_entry(self, kinds, entry, args);
             Py_DECREF(kinds);
             Py_DECREF(entry);
             return out;
         }
+        Py_DECREF(kinds);
         if (PyErr_Occurred()) {
-            return NULL;
+            if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+                return NULL;
+            }
+            PyErr_Clear();  /* an unhashable static value: not a fast call */
         }
     }
     PyObject *kw = kwargs != NULL ? kwargs : PyDict_New();
@@ -336,7 +405,8 @@ free_slots(Slot *slots)
     PyMem_Free(slots);
 }
 
-/* Forget every key; kinds: the new pattern, or NULL for none. */
+/* Forget every key; kinds: the new pattern, or NULL for none. The old table is freed
+ * only once the new one is in place: freeing it may run code that calls back in. */
 static int
 reset(Dispatch *self, PyObject *kinds)
 {
@@ -344,13 +414,16 @@ reset(Dispatch *self, PyObject *kinds)
     if (statics == NULL) {
         return -1;
     }
-    Slot *slots = self->slots;
-    self->slots = NULL;
-    free_slots(slots);
-    Py_XSETREF(self->statics, statics);
+    Slot *old_slots = self->slots;
+    PyObject *old_statics = self->statics, *old_kinds = self->kinds;
     Py_XINCREF(kinds);
-    Py_XSETREF(self->kinds, kinds);
+    self->slots = NULL;
+    self->statics = statics;
+    self->kinds = kinds;
     self->nkeys = 0;
+    free_slots(old_slots);
+    Py_XDECREF(old_statics);
+    Py_XDECREF(old_kinds);
     return 0;
 }
 
@@ -368,28 +441,24 @@ dispatch_fast_install(Dispatch *self, PyObject *kinds)
     Py_RETURN_NONE;
 }
 
+/* _fast_add with the caller's own references to the pattern and the dict. */
 static PyObject *
-dispatch_fast_add(Dispatch *self, PyObject *const *argv, Py_ssize_t argc)
+add_entry(Dispatch *self, PyObject *kinds, PyObject *statics, PyObject *const *argv)
 {
-    if (argc != 4 || !PyTuple_Check(argv[0]) || !PyTuple_Check(argv[2])) {
-        PyErr_SetString(PyExc_TypeError, "_fast_add(args: tuple, run, extra: tuple, post)");
-        return NULL;
-    }
-    if (self->kinds == NULL || self->nkeys >= MAX_KEYS) {
-        Py_RETURN_FALSE;
-    }
-    Py_ssize_t words[MAX_WORDS], nstatic;
-    Py_ssize_t n = key_words(self->kinds, argv[0], words, &nstatic);
-    if (n < 0) {
-        Py_RETURN_FALSE;
-    }
     PyObject *entry = PyTuple_Pack(3, argv[1], argv[2], argv[3]);
     if (entry == NULL) {
         return NULL;
     }
+    Py_ssize_t words[MAX_WORDS], nstatic;
+    Py_ssize_t n = key_words(kinds, argv[0], words, &nstatic);
+    if (n < 0 || self->kinds != kinds) {  /* no fit, or the pattern changed meanwhile */
+        Py_DECREF(entry);
+        Py_RETURN_FALSE;
+    }
     if (nstatic > 0) {
-        PyObject *key = static_key(self->kinds, argv[0], words, n, nstatic);
-        int status = key == NULL ? -1 : PyDict_SetItem(self->statics, key, entry);
+        PyObject *key = static_key(kinds, argv[0], words, n, nstatic);
+        Py_ssize_t before = PyDict_GET_SIZE(statics);
+        int status = key == NULL ? -1 : PyDict_SetItem(statics, key, entry);
         Py_XDECREF(key);
         Py_DECREF(entry);
         if (status < 0) {
@@ -399,7 +468,9 @@ dispatch_fast_add(Dispatch *self, PyObject *const *argv, Py_ssize_t argc)
             PyErr_Clear();  /* an unhashable static value */
             Py_RETURN_FALSE;
         }
-        self->nkeys++;
+        if (self->statics == statics) {  /* a replaced key adds nothing */
+            self->nkeys += PyDict_GET_SIZE(statics) - before;
+        }
         Py_RETURN_TRUE;
     }
     if (self->slots == NULL) {
@@ -426,6 +497,25 @@ dispatch_fast_add(Dispatch *self, PyObject *const *argv, Py_ssize_t argc)
     slot->entry = entry;
     self->nkeys++;
     Py_RETURN_TRUE;
+}
+
+static PyObject *
+dispatch_fast_add(Dispatch *self, PyObject *const *argv, Py_ssize_t argc)
+{
+    if (argc != 4 || !PyTuple_Check(argv[0]) || !PyTuple_Check(argv[2])) {
+        PyErr_SetString(PyExc_TypeError, "_fast_add(args: tuple, run, extra: tuple, post)");
+        return NULL;
+    }
+    if (self->kinds == NULL || self->statics == NULL || self->nkeys >= MAX_KEYS) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *kinds = self->kinds, *statics = self->statics;
+    Py_INCREF(kinds);
+    Py_INCREF(statics);
+    PyObject *result = add_entry(self, kinds, statics, argv);
+    Py_DECREF(kinds);
+    Py_DECREF(statics);
+    return result;
 }
 
 static PyObject *
@@ -573,10 +663,11 @@ PyInit__dispatch(void)
     }
     str_call_general = PyUnicode_InternFromString("call_general");
     str_run_failed = PyUnicode_InternFromString("run_failed");
-    if (str_call_general == NULL || str_run_failed == NULL) {
-        return NULL;
-    }
-    if (PyType_Ready(&DispatchType) < 0) {
+    if (str_call_general == NULL || str_run_failed == NULL
+            || PyType_Ready(&DispatchType) < 0) {
+        Py_CLEAR(ndarray_type);
+        Py_CLEAR(str_call_general);
+        Py_CLEAR(str_run_failed);
         return NULL;
     }
     PyObject *module = PyModule_Create(&dispatch_module);

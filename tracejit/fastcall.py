@@ -24,6 +24,7 @@ miss and `self.run_failed(exc, args)` when the compiled call raises.
 
 from __future__ import annotations
 
+import struct
 import weakref
 from typing import Any, Callable
 
@@ -35,6 +36,12 @@ MISS = object()
 MAX_KEYS = 256
 
 
+#: the static values a fast-path key holds (floats and complex numbers by their bits:
+#: 0.0 equals -0.0 but needs other code); any other, a tuple say, takes the general path
+#: ((1, 2) equals (1.0, 2.0))
+STATIC_TYPES = (int, bool, str, type(None), float, complex)
+
+
 def position_kinds(args: tuple, static: frozenset[int]) -> bytes | None:
     """The pattern of a call: per position `a` (an array), `f` (a traced Python float
     or complex) or `s` (a static value); None when a position is none of these
@@ -43,6 +50,8 @@ def position_kinds(args: tuple, static: frozenset[int]) -> bytes | None:
     for i, a in enumerate(args):
         kind = type(a)
         if i in static or kind in (int, bool):
+            if kind not in STATIC_TYPES:  # see STATIC_TYPES
+                return None
             kinds += b"s"
         elif kind is np.ndarray:
             kinds += b"a"
@@ -88,11 +97,14 @@ class PyDispatch:
         parts: list[Any] = []
         for a, kind in zip(args, self._fast_kinds.decode(), strict=True):
             if kind == "a":
-                parts += [type(a), a.shape, a.strides, a.dtype]
+                parts += [type(a), a.shape, a.strides, a.dtype, a.flags.writeable,
+                          a.flags.aligned]
             elif kind == "f":
                 parts.append(type(a))
+            elif type(a) in STATIC_TYPES:
+                parts.append(static_part(a))
             else:
-                parts.append((type(a), a))
+                return False
         try:
             table[tuple(parts)] = (run, extra, post)
         except TypeError:  # an unhashable static value
@@ -116,6 +128,17 @@ class PyDispatch:
         return len(self._fast_table) if self._fast_table else 0
 
 
+def static_part(value: Any) -> Any:
+    """A static value's part of a key: (type, value), floats by their bits; unhashable
+    (so the lookup misses) for a type outside STATIC_TYPES."""
+    kind = type(value)
+    if kind is float:
+        return kind, struct.pack("<d", value)
+    if kind is complex:
+        return kind, struct.pack("<dd", value.real, value.imag)
+    return (kind, value) if kind in STATIC_TYPES else []
+
+
 def key_function(kinds: bytes, table: dict, counter: list[int],
                  failed: Callable[[Exception, tuple], None]) -> Callable[..., Any]:
     """The generated function behind `PyDispatch`: key, lookup, compiled call."""
@@ -123,11 +146,12 @@ def key_function(kinds: bytes, table: dict, counter: list[int],
     parts, passed = [], []
     for p, kind in zip(params, kinds.decode(), strict=True):
         if kind == "a":  # the type: a NumPy scalar is not a 0-d array
-            parts += [f"type({p})", f"{p}.shape", f"{p}.strides", f"{p}.dtype"]
+            parts += [f"type({p})", f"{p}.shape", f"{p}.strides", f"{p}.dtype",
+                      f"{p}.flags.writeable", f"{p}.flags.aligned"]
         elif kind == "f":
             parts.append(f"type({p})")
-        else:
-            parts.append(f"(type({p}), {p})")
+        else:  # a type outside STATIC_TYPES makes the key unhashable: a miss
+            parts.append(f"static_part({p})")
         if kind != "s":
             passed.append(p)
     key = ", ".join(parts) + ("," if len(parts) == 1 else "")
@@ -149,7 +173,8 @@ def key_function(kinds: bytes, table: dict, counter: list[int],
         "        failed(exc, args)\n"
         "        raise\n"
         "    return out if post is None else post(out)\n")
-    namespace = {"MISS": MISS, "table": table, "counter": counter, "failed": failed}
+    namespace = {"MISS": MISS, "table": table, "counter": counter, "failed": failed,
+                 "static_part": static_part}
     exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
     return namespace["fast_call"]
 

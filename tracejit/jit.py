@@ -149,7 +149,7 @@ class Jitted(Dispatch):
         # every traced argument feeds the graph, in order (not so when an array is
         # passed twice or is unused)
         if kinds is None or list(traced.arg_leaves) != [
-                i for i, kind in enumerate(kinds) if kind != "static"]:
+                i for i, kind in enumerate(kinds) if kind != ord("s")]:
             return
         ok, post = result_builder(traced)
         if not ok:

@@ -9,6 +9,7 @@ call (`fetch_captures`).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -52,18 +53,31 @@ def leaf_key(leaf: Any, static_floats: frozenset[int], index: int) -> Any:
     if kind is np.ndarray:
         return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
     if kind is float or kind is complex:
-        return ("s", leaf) if index in static_floats else kind
+        return ("s", kind, exact(leaf), leaf) if index in static_floats else kind
     if isinstance(leaf, np.generic):
         return (leaf.dtype,)
     if isinstance(leaf, Static):
-        return ("s", type(leaf.value), leaf.value)
+        return ("s", type(leaf.value), exact(leaf.value), leaf.value)
     if isinstance(leaf, np.ndarray):  # subclasses
         return (leaf.shape, leaf.dtype, leaf.flags.writeable, layout(leaf))
     if kind.__hash__ is None:  # unhashable: a CuPy array, or an object (by identity)
         if is_device_array(leaf):
             return ("device", leaf.shape, leaf.dtype, layout(leaf))
         return ("o", kind, Identity(leaf))
-    return ("s", kind, leaf)
+    return ("s", kind, exact(leaf), leaf)
+
+
+def exact(value: Any) -> Any:
+    """A static value as a key part that tells apart what `==` does not and the compiled
+    code does: 0.0 from -0.0 (`1 / x`), and, inside containers, 1 from 1.0 and True."""
+    kind = type(value)
+    if kind is float:
+        return struct.pack("<d", value)
+    if kind is complex:
+        return struct.pack("<dd", value.real, value.imag)
+    if kind is tuple or kind is list:
+        return tuple((type(v), exact(v)) for v in value)
+    return value
 
 
 class Identity:

@@ -73,8 +73,8 @@ def relocate(jitted: Any, entry: Any, inputs: list[Any], exc: Exception) -> None
         return
     touched = updates_in_place(jitted, entry)
     if finding is None:
-        exc.add_note("tracejit: the NumPy interpreter runs this call without error"
-                     + (f"; {TOUCHED}" if touched else ""))
+        add_note(exc, "tracejit: the NumPy interpreter runs this call without error"
+                 + (f"; {TOUCHED}" if touched else ""))
         return
     error = located(jitted, finding, touched)
     if error is not None:
@@ -82,6 +82,15 @@ def relocate(jitted: Any, entry: Any, inputs: list[Any], exc: Exception) -> None
 
 
 RAISES = rerun.Rule(catch=(Exception,))
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """`exc.add_note(note)`; on Python 3.10, which has no notes, the same `__notes__`
+    list (read by tools that support notes; 3.10's traceback does not print it)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]
 
 
 def updates_in_place(jitted: Any, entry: Any) -> bool:

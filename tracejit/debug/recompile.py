@@ -4,8 +4,8 @@ and the recompilation-storm warning.
 
 A key is `(tree structure, per leaf: leaf_key)` (`tracejit.keys.leaf_key`): an array's
 `(shape, dtype, writeable, layout)`, `float`/`complex` for a traced Python scalar,
-`("s", value)` for a respecialized float, `(dtype,)` for a NumPy scalar, `("s", type,
-value)` for a static value.
+`(dtype,)` for a NumPy scalar, `("s", type, exact, value)` for a static value or a
+respecialized float (`exact` tells 0.0 from -0.0, and 1 from 1.0 inside containers).
 """
 
 from __future__ import annotations
