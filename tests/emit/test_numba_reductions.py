@@ -144,3 +144,18 @@ def test_max_of_signed_zeros_is_positive_zero():
     x = np.array([[0.0, -0.0], [-0.0, 0.0]])
     assert np.signbit(jit(lambda x: x.max(axis=1))(x)).tolist() == [False, False]
     assert np.signbit(jit(lambda x: x.min(axis=1))(x)).tolist() == [True, True]
+
+
+def test_means_over_new_lengths_reuse_the_code():
+    # the divisor of a mean, var or std is an element count, passed at run time: a new
+    # shape gives the same source, so no new compile
+    def f(x):
+        return x.mean(axis=1), x.var(axis=0, ddof=1), x.std(), np.mean(x * 2.0)
+
+    sources = set()
+    for shape in [(5, 127), (6, 128), (3, 1000)]:
+        x = data(shape, np.float64, seed=shape[1])
+        sources.add(tracejit.show_source(jit(f), x))
+        for got, want in zip(jit(f)(x), f(x), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert len(sources) == 1

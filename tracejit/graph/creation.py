@@ -13,22 +13,27 @@ from tracejit.graph.ops import Op, register
 
 
 class ConstValue:
-    """A constant array as a hashable static param (hashed by dtype, shape and bytes)."""
+    """A constant array as a hashable static param (hashed by dtype, shape and bytes).
 
-    __slots__ = ("array", "_hash")
+    `count`: the value is an element count of the traced arrays (the divisor of a mean),
+    so it changes with their shapes; the compiled backends pass it at run time instead
+    of writing it into the code, and a new shape needs no new code."""
 
-    def __init__(self, array: Any, dtype: Any = None) -> None:
+    __slots__ = ("array", "count", "_hash")
+
+    def __init__(self, array: Any, dtype: Any = None, count: bool = False) -> None:
         arr = np.array(array, dtype=dtype, copy=True)
         arr.setflags(write=False)
         self.array = arr
-        self._hash = hash((arr.dtype.str, arr.shape, arr.tobytes()))
+        self.count = count
+        self._hash = hash((arr.dtype.str, arr.shape, arr.tobytes(), count))
 
     def __hash__(self) -> int:
         return self._hash
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ConstValue) and self._hash == other._hash
-                and self.array.dtype == other.array.dtype
+                and self.count == other.count and self.array.dtype == other.array.dtype
                 and self.array.shape == other.array.shape
                 and bool(np.array_equal(self.array, other.array, equal_nan=True)))
 

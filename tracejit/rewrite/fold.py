@@ -36,12 +36,22 @@ def fold_constants(graph: Graph) -> tuple[Graph, int]:
                 producer[out] = eqn
             continue
         folded += 1
+        count = is_count_cast(eqn, producer)
         for out, value in zip(eqn.outputs, values, strict=True):
-            const = Eqn("constant", (), (out,), {"value": ConstValue(value, out.dtype)},
-                        eqn.source)
+            const = Eqn("constant", (), (out,),
+                        {"value": ConstValue(value, out.dtype, count)}, eqn.source)
             eqns.append(const)
             producer[out] = const
     return Graph(graph.inputs, tuple(eqns), graph.outputs, graph.name), folded
+
+
+def is_count_cast(eqn: Eqn, producer: dict[Var, Eqn]) -> bool:
+    """An `astype` of an element count (`ConstValue.count`): still a count, and folded
+    into one, so the backends keep passing it at run time."""
+    if eqn.op != "astype":
+        return False
+    made = producer.get(eqn.inputs[0])
+    return made is not None and made.op == "constant" and made.params["value"].count
 
 
 def foldable(eqn: Eqn) -> bool:

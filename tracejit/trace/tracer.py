@@ -261,9 +261,11 @@ def get_ctx() -> TraceContext:
     return ctx
 
 
-def constant(value: Any, dtype: Any = None, kind: str = "array") -> Tracer:
+def constant(value: Any, dtype: Any = None, kind: str = "array", count: bool = False
+             ) -> Tracer:
+    """A constant; `count`: an element count of the traced arrays (see `ConstValue`)."""
     ctx = get_ctx()
-    const = ConstValue(value, dtype)
+    const = ConstValue(value, dtype, count)
     key = ("const", const)
     var = ctx.consts.get(key)
     if var is None:

@@ -261,13 +261,24 @@ class Writer:
                 ref = self.temp()
                 self.emit(f"{ref} = {refs[step.source]}[{step.index}]")
             elif not step.args:  # a constant: used in place
-                ref = scalars.scalar_expr(step.eqn, [])
+                ref = self.constant_ref(step.eqn)
             else:
                 ref = self.temp()
                 expr = scalars.scalar_expr(step.eqn, [refs[a] for a in step.args])
                 self.emit(f"{ref} = {expr}")
             refs.append(ref)
         return refs
+
+    def constant_ref(self, eqn: Eqn) -> str:
+        """A constant's value in a loop body: a literal, or, for an element count (a
+        mean's divisor), a run-time `dims` slot, so the text does not depend on shapes."""
+        value = eqn.params.get("value")
+        if eqn.op == "constant" and value.count and value.array.size == 1:
+            count = value.array.reshape(-1)[0]
+            if float(count).is_integer():
+                dtype = eqn.outputs[0].dtype
+                return f"{scalars.cast(dtype)}({self.dim(int(count))})"
+        return scalars.scalar_expr(eqn, [])
 
     def allocate(self, v: Var, output_arg: bool = False) -> None:
         """`v = np.empty(...)`, or, for `output_arg`, take `v` as an argument the caller

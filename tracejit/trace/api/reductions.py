@@ -16,7 +16,7 @@ from tracejit.graph.ops import normalize_axes, normalize_axis
 from tracejit.trace.api import implements
 from tracejit.trace.mutation import assign
 from tracejit.trace.source import user_source
-from tracejit.trace.tracer import Tracer, astype, bind, lift
+from tracejit.trace.tracer import Tracer, astype, bind, constant, lift
 
 _NO_VALUE = np._NoValue
 
@@ -122,6 +122,15 @@ def count(a: Tracer, axis: Any) -> int:
     return int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
 
 
+def divisor(n: int) -> Tracer:
+    """An element count as the divisor of a mean: a Python int to NumPy's dtype rules,
+    marked as a count so the compiled code reads it at run time (a mean over a new
+    length then needs no new code)."""
+    t = constant(n, kind="python", count=True)
+    t.weak = True
+    return t
+
+
 def default_float(a: Tracer, dtype: Any) -> Any:
     if dtype is None and a.dtype.kind in "biu":
         return np.dtype(np.float64)
@@ -136,7 +145,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NO_VALUE)
     float16 = dtype is None and a.dtype == np.float16
     total = sum_(a, axis, np.float32 if float16 else out_dtype(default_float(a, dtype), out),
                  keepdims=keepdims)
-    result = astype(total / n, total.dtype)
+    result = astype(total / divisor(n), total.dtype)
     return finish(astype(result, np.float16) if float16 else result, out)
 
 
@@ -162,13 +171,13 @@ def variance(a: Tracer, axis: Any, dtype: Any, ddof: Any, keepdims: bool) -> Tra
     dtype = default_float(a, dtype)
     n = count(a, axis)
     total = sum_(a, axis, dtype, keepdims=True)
-    centered = a - astype(total / n, total.dtype)
+    centered = a - astype(total / divisor(n), total.dtype)
     if centered.dtype.kind == "c":
         squared = np.real(centered) * np.real(centered) + np.imag(centered) * np.imag(centered)
     else:
         squared = centered * centered
     ss = sum_(squared, axis, dtype, keepdims=keepdims)
-    return astype(ss / max(n - ddof, 0), ss.dtype)
+    return astype(ss / divisor(max(n - ddof, 0)), ss.dtype)
 
 
 def cumulative(op: str, a: Any, axis: Any, dtype: Any, out: Any) -> Any:
