@@ -43,6 +43,14 @@ def record(*args):
     return ("run", args)
 
 
+def remembering_one_array(base):
+    """A probe that has remembered a call with one float64 vector, and that vector."""
+    d, x = make(base), np.ones(3)
+    d._fast_install(b"a")
+    d._fast_add((x,), record, (), None)
+    return d, x
+
+
 def test_the_extension_is_built_and_used():
     # `pip install` builds it wherever a C compiler is present, as on CI; without it
     # every cached call costs about 1 µs more
@@ -71,35 +79,17 @@ def test_post_converts_the_result(base):
 
 @pytest.mark.parametrize("base", BASES)
 def test_keys_tell_apart_what_the_compiled_code_depends_on(base):
-    d = make(base)
-    x = np.ones(3)
-    d._fast_install(b"a")
-    d._fast_add((x,), record, (), None)
-    for other in [np.ones(4), np.ones(6)[::2], x.astype(np.float32), x.reshape(1, 3),
-                  x.astype(">f8"), x.view(np.matrix), np.float64(1.0), 1.0, [1.0, 1.0, 1.0]]:
-        assert d(other) == "general"
-    assert d(np.ones(3).copy())[0] == "run"  # a new array of the same kind hits
-
-
-@pytest.mark.skipif(CDispatch is None, reason="tracejit._dispatch was not built")
-def test_c_keys_include_the_writeable_flag():
-    d = make(CDispatch)
-    x = np.ones(3)
+    d, x = remembering_one_array(base)
     readonly = x.copy()
     readonly.flags.writeable = False
-    d._fast_install(b"a")
-    d._fast_add((x,), record, (), None)
-    assert d(readonly) == "general"
-
-
-@pytest.mark.parametrize("base", BASES)
-def test_structured_dtypes_never_share_a_key(base):
-    d = make(base)
-    a = np.zeros(3, dtype=[("u", "f8")])
-    b = np.zeros(3, dtype=[("v", "f8")])
-    d._fast_install(b"a")
-    d._fast_add((a,), record, (), None)
-    assert d(b) == "general"
+    for other in [np.ones(4), np.ones(6)[::2], x.astype(np.float32), x.reshape(1, 3),
+                  x.astype(">f8"), readonly, x.view(np.matrix), np.float64(1.0), 1.0,
+                  [1.0, 1.0, 1.0]]:
+        assert d(other) == "general"
+    # structured dtypes: the same type number, other fields
+    d._fast_add((np.zeros(3, dtype=[("u", "f8")]),), record, (), None)
+    assert d(np.zeros(3, dtype=[("v", "f8")])) == "general"
+    assert d(np.ones(3).copy())[0] == "run"  # a new array of the same kind hits
 
 
 @pytest.mark.parametrize("base", BASES)
@@ -118,10 +108,7 @@ def test_floats_and_static_values(base):
 
 @pytest.mark.parametrize("base", BASES)
 def test_keyword_arguments_and_other_counts_take_the_general_path(base):
-    d = make(base)
-    x = np.ones(3)
-    d._fast_install(b"a")
-    d._fast_add((x,), record, (), None)
+    d, x = remembering_one_array(base)
     assert d(x=x) == "general" and d.general[-1] == ((), {"x": x})
     assert d(x, x) == "general" and d() == "general"
     d._fast_install(None)
@@ -173,10 +160,7 @@ def test_many_arguments_high_ndim_and_the_key_limit(base):
 
 @pytest.mark.parametrize("base", BASES)
 def test_adding_a_key_again_replaces_its_entry(base):
-    d = make(base)
-    x = np.ones(3)
-    d._fast_install(b"a")
-    d._fast_add((x,), record, (), None)
+    d, x = remembering_one_array(base)
     d._fast_add((x,), lambda a: "second", (), None)
     assert d(x) == "second" and d._fast_keys == 1
 
