@@ -80,7 +80,8 @@ def run(options: argparse.Namespace) -> tuple[list[Row], Settings, float | None]
                 rows.append(measure(workload, size, settings, log))
     if options.only in "first-call":
         log("first call in a fresh process")
-        rows += fresh.first_call_rows(FIRST_CALL_N, log, rounds=2 if options.quick else 5)
+        rounds = 2 if options.quick else fresh.FIRST_CALL_ROUNDS
+        rows += fresh.first_call_rows(FIRST_CALL_N, log, rounds)
     if options.only in "peak-memory":
         log("peak memory in a fresh process")
         rows.append(fresh.peak_memory_row(PEAK_MEMORY_N[scale], log))

@@ -182,7 +182,7 @@ def columns(workload: Workload, impls: tuple[str, ...]) -> tuple[list[str], dict
 
 
 #: rounds of the first-call rows (each: a process with empty caches, then one with warm)
-FIRST_CALL_ROUNDS = 5
+FIRST_CALL_ROUNDS = 9
 
 
 def first_call_rows(n: int, log: Log, rounds: int = FIRST_CALL_ROUNDS) -> list[Row]:

@@ -191,3 +191,6 @@ class Compiled:
 # (by module name: the loop rules import this package, and may be imported first)
 importlib.import_module("tracejit.scan.numba")
 importlib.import_module("tracejit.debug.numba")
+# every generated module imports these: load them with the backend, not in a first call
+importlib.import_module("tracejit.emit.numba.runtime")
+importlib.import_module("tracejit.emit.numba.vecmath")
