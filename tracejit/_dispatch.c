@@ -37,7 +37,8 @@ static PyObject *str_run_failed;    /* "run_failed" */
 
 /* most positional arguments the fast path passes on the C stack */
 #define MAX_STACK_ARGS 32
-/* most key words (3 + 2 ndim per array, 1 per float); longer keys take the general path */
+/* most key words (3 + 2 ndim per array, 1 per float, 1 + its bits per static float);
+ * longer keys take the general path */
 #define MAX_WORDS 512
 /* keys remembered at most; later ones take the general path (fastcall.MAX_KEYS) */
 #define MAX_KEYS 256

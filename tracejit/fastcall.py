@@ -86,29 +86,19 @@ class PyDispatch:
         if self._fast_counter is None:
             self._fast_counter = [0]
         failed = report_to(weakref.ref(self))
-        self._fast_call = key_function(kinds, self._fast_table, self._fast_counter, failed)
+        self._fast_call, self._fast_key = key_function(kinds, self._fast_table,
+                                                       self._fast_counter, failed)
 
     def _fast_add(self, args: tuple, run: Callable[..., Any], extra: tuple,
                   post: Callable[[Any], Any] | None) -> bool:
         """Calls like `args` run `run(*traced args, *extra)`, then `post` on the result."""
         table = self._fast_table
-        if table is None or len(table) >= MAX_KEYS or len(args) != len(self._fast_kinds):
+        if table is None or len(table) >= MAX_KEYS:
             return False
-        parts: list[Any] = []
-        for a, kind in zip(args, self._fast_kinds.decode(), strict=True):
-            if kind == "a":
-                parts += [type(a), a.shape, a.strides, a.dtype, a.flags.writeable,
-                          a.flags.aligned]
-            elif kind == "f":
-                parts.append(type(a))
-            elif type(a) in STATIC_TYPES:
-                parts.append(static_part(a))
-            else:
-                return False
-        try:
-            table[tuple(parts)] = (run, extra, post)
-        except TypeError:  # an unhashable static value
+        key = self._fast_key(*args)
+        if key is MISS:
             return False
+        table[key] = (run, extra, post)
         return True
 
     @property
@@ -140,8 +130,10 @@ def static_part(value: Any) -> Any:
 
 
 def key_function(kinds: bytes, table: dict, counter: list[int],
-                 failed: Callable[[Exception, tuple], None]) -> Callable[..., Any]:
-    """The generated function behind `PyDispatch`: key, lookup, compiled call."""
+                 failed: Callable[[Exception, tuple], None]
+                 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The generated functions behind `PyDispatch`: the call (key, lookup, compiled
+    call) and the key alone (MISS where the arguments do not fit), one text for both."""
     params = [f"a{i}" for i in range(len(kinds))]
     parts, passed = [], []
     for p, kind in zip(params, kinds.decode(), strict=True):
@@ -157,11 +149,12 @@ def key_function(kinds: bytes, table: dict, counter: list[int],
     key = ", ".join(parts) + ("," if len(parts) == 1 else "")
     unpack = f"    {', '.join(params)}{',' if len(params) == 1 else ''} = args\n" \
         if params else ""
+    head = (f"    if len(args) != {len(params)}:\n"
+            "        return MISS\n"
+            f"{unpack}")
     source = (
         "def fast_call(*args):\n"
-        f"    if len(args) != {len(params)}:\n"
-        "        return MISS\n"
-        f"{unpack}"
+        f"{head}"
         "    try:\n"
         f"        run, extra, post = table[({key})]\n"
         "    except (KeyError, AttributeError, TypeError):\n"
@@ -172,11 +165,20 @@ def key_function(kinds: bytes, table: dict, counter: list[int],
         "    except Exception as exc:\n"
         "        failed(exc, args)\n"
         "        raise\n"
-        "    return out if post is None else post(out)\n")
+        "    return out if post is None else post(out)\n"
+        "\n"
+        "def key_of(*args):\n"
+        f"{head}"
+        "    try:\n"
+        f"        key = ({key})\n"
+        "        hash(key)\n"
+        "    except (AttributeError, TypeError):\n"
+        "        return MISS\n"
+        "    return key\n")
     namespace = {"MISS": MISS, "table": table, "counter": counter, "failed": failed,
                  "static_part": static_part}
     exec(compile(source, "<tracejit fast path>", "exec"), namespace)  # noqa: S102
-    return namespace["fast_call"]
+    return namespace["fast_call"], namespace["key_of"]
 
 
 try:

@@ -109,11 +109,11 @@ def home_buffer(loop: Loop, v: Var, k: int, home: Var | None, last: dict[Var, fl
     if home is None or not v.ndim or v.shape != loop.shape or home.shape != v.shape \
             or home.dtype != v.dtype:
         return None
-    base = buffer_of(home)
-    if base is not home or base in taken or base in viewed or last.get(base, k) > k:
+    # a graph input is the first value of its own buffer
+    if home in taken or home in viewed or last.get(home, k) > k:
         return None
     here = identity_map(v.ndim)
     if all(s.index == here for s in loop.body
-           if isinstance(s, Read) and buffer_of(s.var) is base):
+           if isinstance(s, Read) and buffer_of(s.var) is home):
         return home
     return None

@@ -272,12 +272,9 @@ class Writer:
     def constant_ref(self, eqn: Eqn) -> str:
         """A constant's value in a loop body: a literal, or, for an element count (a
         mean's divisor), a run-time `dims` slot, so the text does not depend on shapes."""
-        value = eqn.params.get("value")
-        if eqn.op == "constant" and value.count and value.array.size == 1:
-            count = value.array.reshape(-1)[0]
-            if float(count).is_integer():
-                dtype = eqn.outputs[0].dtype
-                return f"{scalars.cast(dtype)}({self.dim(int(count))})"
+        if eqn.op == "constant" and eqn.params["value"].count:
+            count = int(eqn.params["value"].array.reshape(-1)[0])
+            return f"{scalars.cast(eqn.outputs[0].dtype)}({self.dim(count)})"
         return scalars.scalar_expr(eqn, [])
 
     def allocate(self, v: Var, output_arg: bool = False) -> None:
